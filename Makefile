@@ -1,0 +1,52 @@
+# The course's commands. Quick start: `make lab` (set up, build, open JupyterLab) and
+# `make test`. Everything runs from the project's own virtual environment (.venv).
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+FIRST_NOTEBOOK := notebooks
+
+# Inputs of the incident warehouse: rebuilt when any of them changes.
+WAREHOUSE := data/warehouse.duckdb
+WAREHOUSE_INPUTS := $(wildcard data/scenario.json data/raw/*.csv data/landing/*/*.csv) \
+	$(shell find dbt_project -type f \( -name '*.sql' -o -name '*.yml' \) -not -path '*/target/*' 2>/dev/null) \
+	$(wildcard wt06/*.py)
+
+export DO_NOT_TRACK := 1
+export PLOOMBER_STATS_ENABLED := false
+export PLOOMBER_VERSION_CHECK_DISABLED := true
+
+.PHONY: help setup lab warehouse reset data test bench clean
+
+help:  ## list the commands
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+setup: $(STAMP)  ## create .venv with the pinned packages and the course package
+
+$(STAMP): requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $@
+
+$(WAREHOUSE): $(STAMP) $(WAREHOUSE_INPUTS)
+	$(BIN)/python -m wt06 warehouse
+
+warehouse: $(STAMP)  ## (re)build the incident warehouse with real dbt runs
+	$(BIN)/python -m wt06 warehouse
+
+reset: $(STAMP)  ## throw away the notebooks' working copies and rebuild the warehouse
+	$(BIN)/python -m wt06 warehouse --reset
+
+lab: $(WAREHOUSE)  ## set up, build the warehouse and open JupyterLab on the first notebook
+	$(BIN)/jupyter lab $(FIRST_NOTEBOOK)
+
+data: $(STAMP)  ## regenerate the committed CSVs of the canonical scenario
+	$(BIN)/python -m wt06 scenario
+
+test: $(STAMP)  ## run every test
+	$(BIN)/python -m pytest
+
+clean:  ## remove the built warehouse and scratch files (keeps .venv)
+	rm -rf $(WAREHOUSE) data/work dbt_project/target dbt_project/logs

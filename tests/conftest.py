@@ -1,0 +1,99 @@
+"""Shared fixtures. Tests never write into the repository's data/ or dbt_project/.
+
+The location settings (wt06.paths) are pointed at a per-session temporary folder before
+any test runs, and each test that changes a warehouse or a project gets its own copy.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+REFERENCE = REPO / "grader" / "reference"
+
+
+_SCRATCH = Path(tempfile.mkdtemp(prefix="wt06-tests-"))
+
+
+def pytest_configure(config):
+    scratch = _SCRATCH
+    os.environ["WT06_WORK_DIR"] = str(scratch / "work")
+    os.environ["WT06_WAREHOUSE"] = str(scratch / "warehouse.duckdb")
+    os.environ.pop("WT06_AS_OF", None)
+    os.environ.pop("WT06_DATA_DIR", None)
+    os.environ.pop("WT06_PROJECT_DIR", None)
+    os.environ["DO_NOT_TRACK"] = "1"
+
+
+def pytest_unconfigure(config):
+    shutil.rmtree(_SCRATCH, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def incident_warehouse() -> Path:
+    """The canonical incident, built once per test session by the real build."""
+    from wt06 import paths
+    from wt06.build import build_warehouse
+
+    return build_warehouse(paths.warehouse_path())
+
+
+@pytest.fixture
+def warehouse_copy(incident_warehouse: Path, tmp_path: Path) -> Path:
+    """A private copy of the incident warehouse that a test may change."""
+    copy = tmp_path / "warehouse.duckdb"
+    shutil.copy(incident_warehouse, copy)
+    return copy
+
+
+@pytest.fixture
+def project_copy(tmp_path: Path) -> Path:
+    """A private copy of the incident dbt project."""
+    copy = tmp_path / "dbt_project"
+    shutil.copytree(REPO / "dbt_project", copy,
+                    ignore=shutil.ignore_patterns("target", "logs", ".user.yml"))
+    return copy
+
+
+@pytest.fixture
+def data_copy(tmp_path: Path) -> Path:
+    """A private copy of the data folder's inputs (CSVs and scenario.json)."""
+    copy = tmp_path / "data"
+    shutil.copytree(REPO / "data", copy, ignore=shutil.ignore_patterns("work", "*.duckdb*", ".*"))
+    return copy
+
+
+def apply_reference_fix(project: Path) -> None:
+    """Put the reference freshness config and singular test into a project copy."""
+    sources = project / "models" / "staging" / "_sources.yml"
+    document = yaml.safe_load(sources.read_text())
+    document["sources"][0].update(yaml.safe_load((REFERENCE / "source_freshness.yml").read_text()))
+    sources.write_text(yaml.safe_dump(document, sort_keys=False))
+    shutil.copy(REFERENCE / "assert_marts_fresh.sql", project / "tests" / "assert_marts_fresh.sql")
+
+
+def scalar(path: Path, sql: str, as_of=None):
+    """One value from a fresh connection to ``path`` (closed afterwards)."""
+    from wt06.warehouse import connect
+
+    con = connect(path, as_of=as_of)
+    try:
+        return con.execute(sql).fetchone()[0]
+    finally:
+        con.close()
+
+
+def rows(path: Path, sql: str, as_of=None) -> list[tuple]:
+    from wt06.warehouse import connect
+
+    con = connect(path, as_of=as_of)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()

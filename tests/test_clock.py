@@ -1,0 +1,61 @@
+"""One clock: every freshness answer follows the as-of setting, never the machine's date."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from conftest import apply_reference_fix, scalar
+from wt06 import clock, dbt_runner
+from wt06.errors import ClockError
+
+MART_AGE = "select date_diff('second', max(_refreshed_at), as_of()) / 3600 from fct_revenue_daily"
+
+
+def test_the_default_now_is_the_scenarios_monday_morning(monkeypatch):
+    monkeypatch.delenv(clock.ENV_AS_OF, raising=False)
+    assert clock.as_of() == datetime(2024, 2, 12, 9, 0)
+
+
+def test_env_var_and_argument_move_the_clock(monkeypatch):
+    monkeypatch.setenv(clock.ENV_AS_OF, "2024-02-09 07:00")
+    assert clock.as_of() == datetime(2024, 2, 9, 7, 0)
+    assert clock.as_of("2024-02-10T06:30") == datetime(2024, 2, 10, 6, 30)
+
+
+@pytest.mark.parametrize("bad", ["Monday", "2024-02-30 09:00", "12/02/2024"])
+def test_an_unreadable_clock_is_a_clear_error(monkeypatch, bad):
+    monkeypatch.setenv(clock.ENV_AS_OF, bad)
+    with pytest.raises(ClockError, match="WT06_AS_OF value .* is not a timestamp"):
+        clock.as_of()
+
+
+@pytest.mark.parametrize("as_of, hours", [("2024-02-09 07:00", 12.76), ("2024-02-12 09:00", 86.76)])
+def test_mart_staleness_is_measured_against_the_as_of_clock(incident_warehouse, as_of, hours):
+    assert scalar(incident_warehouse, MART_AGE, as_of=as_of) == pytest.approx(hours, abs=0.01)
+
+
+def _freshness_status(warehouse, project, as_of):
+    result = dbt_runner.invoke("dbt source freshness", warehouse=warehouse, project=project, as_of=as_of)
+    return {status for _, kind, status in result.nodes}, result
+
+
+def test_dbt_source_freshness_runs_on_the_story_clock(warehouse_copy, project_copy):
+    apply_reference_fix(project_copy)
+    statuses, result = _freshness_status(warehouse_copy, project_copy, "2024-02-12 09:00")
+    assert statuses == {"pass"} and result.success  # raw landed Sunday 17:30: ~15 h
+    statuses, _ = _freshness_status(warehouse_copy, project_copy, "2024-02-13 12:00")
+    assert statuses == {"warn"}  # ~42 h: past warn_after (24 h), not error_after (48 h)
+    statuses, result = _freshness_status(warehouse_copy, project_copy, "2024-02-14 09:00")
+    assert statuses == {"error"} and not result.success
+
+
+def test_the_mart_test_passes_on_friday_morning_and_fails_on_monday(warehouse_copy, project_copy):
+    apply_reference_fix(project_copy)
+    friday = dbt_runner.invoke("dbt test --select assert_marts_fresh", warehouse=warehouse_copy,
+                               project=project_copy, as_of="2024-02-09 07:00")
+    monday = dbt_runner.invoke("dbt test --select assert_marts_fresh", warehouse=warehouse_copy,
+                               project=project_copy, as_of="2024-02-12 09:00")
+    assert friday.success and friday.nodes == [("assert_marts_fresh", "test", "pass")]
+    assert not monday.success and monday.nodes == [("assert_marts_fresh", "test", "fail")]

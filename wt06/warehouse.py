@@ -1,0 +1,99 @@
+"""Connections to a DuckDB warehouse file, with the story's clock and clear lock errors.
+
+The connection is deliberately plain (``duckdb.connect(path)``, no config, not
+read-only): dbt-duckdb running in the same process opens the file with the same
+settings, so DuckDB hands both the same database instance and nobody hits a lock. Each
+connection defines ``as_of()``, a SQL macro returning the as-of timestamp, so queries
+say ``as_of()`` where they would say ``now()``.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+
+from . import clock
+from .errors import WarehouseBusy, WarehouseMissing
+
+AUDIT_SCHEMA = "audit"
+INVOCATIONS_TABLE = f"{AUDIT_SCHEMA}.dbt_invocations"
+INVOCATIONS_DDL = f"""
+create table if not exists {INVOCATIONS_TABLE} (
+    invocation_id varchar,
+    invoked_at timestamp,        -- the as-of clock when the command ran
+    command varchar,             -- as typed, e.g. dbt run --select "staging.*"
+    subcommand varchar,
+    selector varchar,            -- the --select value, null for a full run
+    models_run varchar[],        -- models dbt actually executed
+    models_count integer,
+    status varchar,              -- success / error
+    exit_code integer,           -- 0 success, 1 a node failed, 2 dbt could not run
+    elapsed_seconds double,      -- wall-clock time of the local run
+    origin varchar,              -- who ran it: scheduler replay, notebook, grader
+    scheduler_run_id varchar     -- the orchestrator run this replays, if any
+)
+"""
+
+
+def warehouse_busy_error(path: Path, text: str) -> WarehouseBusy | None:
+    """The WarehouseBusy to raise if ``text`` is DuckDB's lock error, else None."""
+    if "Could not set lock" not in text and "Conflicting lock" not in text:
+        return None
+    pid = re.search(r"PID (\d+)", text)
+    holder = f" (process {pid.group(1)})" if pid else ""
+    return WarehouseBusy(
+        f"The warehouse {path} is open in another process{holder}, probably another "
+        "notebook's kernel or a terminal. Shut that kernel down (Kernel > Shut Down "
+        "Kernel) or close the other program, then run this cell again."
+    )
+
+
+def require_built(path: Path) -> Path:
+    path = Path(path)
+    if not path.is_file():
+        raise WarehouseMissing(
+            f"The incident warehouse {path} has not been built yet: run 'make warehouse' "
+            "in a terminal (it takes a few seconds), then run this cell again."
+        )
+    return path
+
+
+def connect(path: Path, *, as_of=None) -> duckdb.DuckDBPyConnection:
+    """Open ``path`` read-write with ``as_of()`` defined; raise WarehouseBusy if locked."""
+    try:
+        con = duckdb.connect(str(path))
+    except duckdb.Error as exc:
+        busy = warehouse_busy_error(Path(path), str(exc))
+        if busy:
+            raise busy from None
+        raise
+    set_clock(con, clock.as_of(as_of))
+    return con
+
+
+def set_clock(con: duckdb.DuckDBPyConnection, moment: datetime) -> None:
+    """(Re)define the ``as_of()`` macro on this connection."""
+    con.execute(f"create or replace temp macro as_of() as {clock.sql_literal(moment)}")
+
+
+def record_invocation(warehouse: Path, result, *, origin: str, scheduler_run_id: str | None) -> None:
+    """Append one dbt invocation to ``audit.dbt_invocations``."""
+    from .dbt_runner import parse_command, selector_of  # the runner imports this module
+
+    args = parse_command(result.command)
+    con = duckdb.connect(str(warehouse))
+    try:
+        con.execute(f"create schema if not exists {AUDIT_SCHEMA}")
+        con.execute(INVOCATIONS_DDL)
+        con.execute(
+            f"insert into {INVOCATIONS_TABLE} values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [result.invocation_id, result.invoked_at, result.command, args[0],
+             selector_of(args), result.models_run, len(result.models_run),
+             "success" if result.success else "error", result.exit_code,
+             result.elapsed_seconds, origin, scheduler_run_id],
+        )
+    finally:
+        con.close()
