@@ -108,3 +108,37 @@ def test_the_runner_does_not_leak_settings_into_the_process(warehouse_copy, proj
     before = {k: os.environ.get(k) for k in keys}
     dbt_runner.invoke("dbt ls", warehouse=warehouse_copy, project=project_copy, record=False)
     assert {k: os.environ.get(k) for k in keys} == before
+
+
+def _compiled_analyses(warehouse, project, work) -> dict[str, str]:
+    result = dbt_runner.invoke('dbt compile --select "resource_type:analysis"', warehouse=warehouse,
+                               project=project, work=work)
+    assert result.success, result.log
+    folder = work / "dbt" / "target" / "compiled" / "wt06" / "analyses"
+    return {p.stem: p.read_text() for p in sorted(folder.glob("*.sql"))}
+
+
+def _verification(warehouse, sql) -> dict[str, bool]:
+    from wt06.warehouse import connect
+
+    con = connect(warehouse)
+    try:
+        return dict(con.execute(sql).fetchall())
+    finally:
+        con.close()
+
+
+def test_the_analyses_run_and_verification_turns_green_after_the_fix(warehouse_copy, project_copy, tmp_path):
+    analyses = _compiled_analyses(warehouse_copy, project_copy, tmp_path)
+    assert sorted(analyses) == ["01_investigation", "02_solution", "03_verification"]
+    layers = rows(warehouse_copy, analyses["01_investigation"].split(";")[0])
+    assert [(layer, newest) for _, layer, _, newest, _ in layers] == [
+        ("raw", date(2024, 2, 11)), ("staging", date(2024, 2, 11)), ("mart", date(2024, 2, 8))]
+    breaks = rows(warehouse_copy, analyses["02_solution"])
+    assert {(mart, broken) for mart, *_, broken in breaks} == {
+        ("fct_revenue_daily", True), ("fct_daily_signups", True)}
+    before = _verification(warehouse_copy, analyses["03_verification"])
+    assert set(before.values()) == {False}
+    assert dbt_runner.invoke("dbt run", warehouse=warehouse_copy, project=project_copy).success
+    after = _verification(warehouse_copy, analyses["03_verification"])
+    assert set(after.values()) == {True} and len(after) == 4
