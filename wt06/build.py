@@ -27,12 +27,13 @@ from typing import Callable
 
 import duckdb
 
-from . import dbt_runner, paths
+from . import clock, dbt_runner, paths
 from .clock import describe
 from .errors import BuildError, CourseError, DataError
 from .ingest import create_raw_tables, landing_files, load_rows, read_raw_csv
 from .scenario import LANDING_DIR, RAW_DIR
-from .tables import EVENTS, CUSTOMERS, FULL_RUN, ORDERS, PIPELINE_RUNS, RawTable
+from .tables import CUSTOMERS, EVENTS, FULL_RUN, ORDERS, PIPELINE_RUNS, RawTable
+from .warehouse import set_clock
 
 
 def scheduler_command(models_run: str) -> str:
@@ -145,6 +146,8 @@ def build_warehouse(
                 step_label, step_source = step.label, step.source
                 outcome = step.action(con)
                 say(f"{describe(step.at)}  {step.label}: {outcome}")
+            step_label, step_source = "set the clock", data_dir
+            set_clock(con, clock.as_of(data_dir=data_dir))  # as_of() for anyone querying the file directly
         finally:
             con.close()
             dbt_runner.release()

@@ -39,8 +39,11 @@ def parse(value: str | datetime | date, *, source: str = "as-of") -> datetime:
     )
 
 
-def as_of(override: str | datetime | date | None = None) -> datetime:
-    """The moment every check is evaluated at (argument > WT06_AS_OF > scenario's now)."""
+def as_of(override: str | datetime | date | None = None, *, data_dir=None) -> datetime:
+    """The moment every check is evaluated at (argument > WT06_AS_OF > scenario's now).
+
+    ``data_dir`` names the scenario whose "now" is the default (the course's by default).
+    """
     if override is not None:
         return parse(override)
     env = os.environ.get(ENV_AS_OF)
@@ -48,7 +51,7 @@ def as_of(override: str | datetime | date | None = None) -> datetime:
         return parse(env, source=ENV_AS_OF)
     from .scenario import load_scenario  # the scenario knows its story's "now"
 
-    return load_scenario().story_now
+    return load_scenario(data_dir).story_now
 
 
 def sql_literal(moment: datetime) -> str:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import re
 import shlex
 import time
 import warnings
@@ -28,6 +29,7 @@ from typing import Sequence
 
 from . import clock, paths
 from .errors import DbtCommandError
+from .project import manifest_models
 from .warehouse import record_invocation, warehouse_busy_error
 
 ENV_DBT_WAREHOUSE = "WT06_DBT_WAREHOUSE"  # the file profiles.yml points dbt at
@@ -55,12 +57,25 @@ class DbtResult:
     invoked_at: datetime | None = None
     error: str | None = None
     log: str = ""
+    project_models: list[str] = field(default_factory=list)  # every model in the project
+    listed: list[str] = field(default_factory=list)  # what `dbt ls` printed
+
+    @property
+    def subcommand(self) -> str:
+        return parse_command(self.command)[0]
 
     @property
     def models_run(self) -> list[str]:
         """Models dbt actually executed (selected and not skipped), sorted by name."""
         return sorted(n for n, kind, status in self.nodes
                       if kind == "model" and status not in ("skipped", "no-op"))
+
+    @property
+    def models_not_run(self) -> list[str]:
+        """For run/build: the project's models this invocation left out."""
+        if self.subcommand not in ("run", "build"):
+            return []
+        return sorted(set(self.project_models) - set(self.models_run))
 
     @property
     def failures(self) -> list[str]:
@@ -76,6 +91,8 @@ class DbtResult:
         text = f"{self.command}  ->  {status} (exit code {self.exit_code})"
         if self.models_run:
             text += f"; {len(self.models_run)} models run: {', '.join(self.models_run)}"
+        if self.models_not_run:
+            text += f"; not run: {', '.join(self.models_not_run)}"
         if self.failures:
             text += f"; failed: {', '.join(self.failures)}"
         if self.error:
@@ -168,6 +185,14 @@ def _nodes(result) -> list[tuple[str, str, str]]:
     return nodes
 
 
+_LOG_TIME = re.compile(r"^\d\d:\d\d:\d\d  ", re.MULTILINE)
+
+
+def readable_log(log: str) -> str:
+    """dbt's log without its wall-clock prefix (the story runs on its own clock)."""
+    return _LOG_TIME.sub("", log).rstrip()
+
+
 def invoke(
     command: str | Sequence[str],
     *,
@@ -218,15 +243,25 @@ def invoke(
         nodes=_nodes(outcome.result), elapsed_seconds=round(elapsed, 3),
         invocation_id=get_invocation_id(), invoked_at=moment, error=error,
         log=buffer.getvalue(),
+        project_models=_project_models(work),
+        listed=[str(x) for x in outcome.result] if isinstance(outcome.result, list) else [],
     )
     busy = warehouse_busy_error(warehouse, f"{error or ''} {result.log}")
     if busy:
         raise busy
     if echo:
-        print(result.log.rstrip() or result.summary())
+        print(readable_log(result.log) or result.summary())
+        print(f"\n=> {result.summary()}")
     if record and warehouse.exists():
         record_invocation(warehouse, result, origin=origin, scheduler_run_id=scheduler_run_id)
     return result
+
+
+def _project_models(work: Path) -> list[str]:
+    try:
+        return sorted(manifest_models(work / "dbt" / "target"))
+    except (OSError, ValueError, KeyError):
+        return []  # dbt stopped before writing a manifest (e.g. a parse error)
 
 
 def release() -> None:

@@ -38,3 +38,11 @@ class BuildError(CourseError):
 
 class DbtCommandError(CourseError):
     """A dbt command string cannot be run (not a dbt command, unbalanced quotes...)."""
+
+
+class NoAnswerYet(CourseError):
+    """An answer cell has not been filled in yet."""
+
+
+class SQLError(CourseError):
+    """A query failed; shown as DuckDB's own message, without the Python traceback."""

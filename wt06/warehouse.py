@@ -2,9 +2,11 @@
 
 The connection is deliberately plain (``duckdb.connect(path)``, no config, not
 read-only): dbt-duckdb running in the same process opens the file with the same
-settings, so DuckDB hands both the same database instance and nobody hits a lock. Each
-connection defines ``as_of()``, a SQL macro returning the as-of timestamp, so queries
-say ``as_of()`` where they would say ``now()``.
+settings, so DuckDB hands both the same database instance and nobody hits a lock. ``connect`` (re)defines
+``as_of()``, a SQL macro returning the as-of timestamp, so queries say ``as_of()`` where
+they would say ``now()``. The macro is stored in the file, not temporary: jupysql runs
+queries on cursors, which do not see a connection's temporary macros; every notebook
+works on its own copy of the warehouse, so each copy carries its own clock.
 """
 
 from __future__ import annotations
@@ -76,7 +78,7 @@ def connect(path: Path, *, as_of=None) -> duckdb.DuckDBPyConnection:
 
 def set_clock(con: duckdb.DuckDBPyConnection, moment: datetime) -> None:
     """(Re)define the ``as_of()`` macro on this connection."""
-    con.execute(f"create or replace temp macro as_of() as {clock.sql_literal(moment)}")
+    con.execute(f"create or replace macro main.as_of() as {clock.sql_literal(moment)}")
 
 
 def record_invocation(warehouse: Path, result, *, origin: str, scheduler_run_id: str | None) -> None:

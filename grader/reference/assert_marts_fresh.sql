@@ -1,6 +1,5 @@
--- The reference fix, part 2: a singular test (tests/assert_marts_fresh.sql).
--- It returns one row per dashboard mart that has not been rebuilt within the SLA;
--- dbt counts any returned row as a failure. "Now" is the story's clock.
+-- One row per dashboard mart that has not been rebuilt within the SLA; dbt counts any
+-- returned row as a failure. "Now" is the story's clock (current_timestamp() override).
 with marts as (
 
     select 'fct_revenue_daily' as mart, max(_refreshed_at) as last_refreshed_at

@@ -1,0 +1,38 @@
+"""nbgrader configuration of the WT-06 course (the course root is this folder).
+
+Layout: source/wt06/ holds the instructor notebooks (solutions and hidden-test markers);
+`make release` generates release/wt06/ and copies it to ../notebooks/. Submissions go to
+submitted/<student>/wt06/; `make grade` grades them (see README.md here).
+"""
+
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)  # the wt06_grading plugins
+
+from wt06_grading.stubs import STUBS  # noqa: E402
+
+c = get_config()  # noqa: F821  (provided by nbgrader)
+
+c.CourseDirectory.root = HERE
+c.CourseDirectory.course_id = "wt06"
+c.CourseDirectory.db_url = os.environ.get("WT06_GRADEBOOK_URL", f"sqlite:///{HERE}/gradebook.db")
+
+# Solution stubs valid in each cell's language (%%sql, %%project_file x.yml, Python).
+c.GenerateAssignment.preprocessors = [
+    "nbgrader.preprocessors.IncludeHeaderFooter",
+    "nbgrader.preprocessors.InstantiateTests",
+    "nbgrader.preprocessors.LockCells",
+    "wt06_grading.stubs.MagicAwareClearSolutions",
+    "nbgrader.preprocessors.ClearOutput",
+    "nbgrader.preprocessors.CheckCellMetadata",
+    "nbgrader.preprocessors.ComputeChecksums",
+    "nbgrader.preprocessors.SaveCells",
+    "nbgrader.preprocessors.ClearHiddenTests",
+    "nbgrader.preprocessors.ClearMarkScheme",
+    "nbgrader.preprocessors.ComputeChecksums",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+c.ClearSolutions.code_stub = {"python": STUBS["python"]}
+c.ClearSolutions.text_stub = STUBS["text"]

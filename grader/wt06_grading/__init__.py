@@ -1,0 +1,5 @@
+"""Instructor-side grading for WT-06: nbgrader plugins, hidden checks, batch grading.
+
+Lives under ``grader/``, outside the ``wt06`` course package, so none of it reaches
+students (the student export ships ``wt06`` but not this package).
+"""

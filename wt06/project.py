@@ -1,0 +1,49 @@
+"""What the Python side needs to know about the dbt project: its settings and its DAG.
+
+The mart freshness SLA is a dbt variable (``dbt_project.yml``), read by the singular
+freshness test; the monitor and the notebooks read the same variable from here, so
+changing the SLA for a cohort is a one-line change in one file.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+
+from . import paths
+from .errors import DataError
+
+SLA_VAR = "mart_freshness_sla_hours"
+
+
+def project_vars(project: Path | None = None) -> dict:
+    path = Path(project or paths.project_dir()) / "dbt_project.yml"
+    try:
+        return yaml.safe_load(path.read_text()).get("vars", {}) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise DataError(f"Cannot read the dbt project settings {path}: {exc}.") from None
+
+
+def mart_sla_hours(project: Path | None = None) -> float:
+    """The agreed maximum age of the marts, in hours (dbt var mart_freshness_sla_hours)."""
+    value = project_vars(project).get(SLA_VAR)
+    if not isinstance(value, (int, float)) or value <= 0:
+        raise DataError(f"dbt_project.yml must set vars: {SLA_VAR} to a positive number of hours.")
+    return float(value)
+
+
+def manifest_models(target: Path) -> dict[str, dict]:
+    """Models in dbt's last manifest (``target/manifest.json``): name -> {layer, parents}."""
+    manifest = json.loads((Path(target) / "manifest.json").read_text())
+    models = {}
+    for node in manifest["nodes"].values():
+        if node["resource_type"] != "model":
+            continue
+        models[node["name"]] = {
+            "layer": node["fqn"][1] if len(node["fqn"]) > 2 else "",
+            "parents": sorted(p.split(".")[-1] for p in node["depends_on"]["nodes"]
+                              if p.startswith("model.")),
+        }
+    return models
