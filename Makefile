@@ -5,7 +5,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-FIRST_NOTEBOOK := notebooks
+FIRST_NOTEBOOK := notebooks/01_detect_staleness.ipynb
 
 # Inputs of the incident warehouse: rebuilt when any of them changes.
 WAREHOUSE := data/warehouse.duckdb
@@ -17,7 +17,7 @@ export DO_NOT_TRACK := 1
 export PLOOMBER_STATS_ENABLED := false
 export PLOOMBER_VERSION_CHECK_DISABLED := true
 
-.PHONY: help setup lab warehouse reset data test bench clean
+.PHONY: help setup lab warehouse reset data release test bench clean
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -44,6 +44,9 @@ lab: $(WAREHOUSE)  ## set up, build the warehouse and open JupyterLab on the fir
 
 data: $(STAMP)  ## regenerate the committed CSVs of the canonical scenario
 	$(BIN)/python -m wt06 scenario
+
+release: $(STAMP)  ## regenerate the student notebooks/ from grader/source with nbgrader
+	cd grader && ../$(BIN)/python -m wt06_grading release
 
 test: $(STAMP)  ## run every test
 	$(BIN)/python -m pytest

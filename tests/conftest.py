@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
 import pytest
-import yaml
 
 REPO = Path(__file__).resolve().parent.parent
-REFERENCE = REPO / "grader" / "reference"
+sys.path.insert(0, str(REPO / "grader"))  # the instructor-side package wt06_grading
 
 
 _SCRATCH = Path(tempfile.mkdtemp(prefix="wt06-tests-"))
@@ -70,12 +70,11 @@ def data_copy(tmp_path: Path) -> Path:
 
 
 def apply_reference_fix(project: Path) -> None:
-    """Put the reference freshness config and singular test into a project copy."""
-    sources = project / "models" / "staging" / "_sources.yml"
-    document = yaml.safe_load(sources.read_text())
-    document["sources"][0].update(yaml.safe_load((REFERENCE / "source_freshness.yml").read_text()))
-    sources.write_text(yaml.safe_dump(document, sort_keys=False))
-    shutil.copy(REFERENCE / "assert_marts_fresh.sql", project / "tests" / "assert_marts_fresh.sql")
+    """Write the instructor notebook's freshness config and singular test into a project copy."""
+    from wt06_grading.reference import reference_project_files
+
+    for relative, text in reference_project_files().items():
+        (project / relative).write_text(text)
 
 
 def scalar(path: Path, sql: str, as_of=None):
