@@ -154,3 +154,9 @@ def test_a_variant_builds_into_its_own_coherent_incident(tmp_path):
     assert phantoms == params.phantom_runs
     selectors = rows(built, "select distinct selector from audit.dbt_invocations where selector is not null")
     assert selectors == [(params.broken_selector,)]
+
+
+def test_the_warehouse_works_under_any_file_name(incident_warehouse, tmp_path):
+    renamed = tmp_path / "a copy of the incident.duckdb"
+    shutil.copy(incident_warehouse, renamed)
+    assert scalar(renamed, "select max(order_date) from stg_orders") == date(2024, 2, 11)
