@@ -36,3 +36,27 @@ c.GenerateAssignment.preprocessors = [
 ]
 c.ClearSolutions.code_stub = {"python": STUBS["python"]}
 c.ClearSolutions.text_stub = STUBS["text"]
+
+# Autograding: restore deleted test cells, survive a dying kernel, cap runaway output.
+c.OverwriteCells.add_missing_cells = True
+c.Execute.timeout = int(os.environ.get("WT06_CELL_TIMEOUT", "60"))
+c.Autograde.autograde_preprocessors = [
+    "wt06_grading.execute.CrashTolerantExecute",
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "wt06_grading.execute.CapOutputSize",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+c.LimitOutput.max_lines = 200
+c.LimitOutput.max_traceback = 20
+
+# Feedback: never show the hidden tests' code; keep error messages, drop tracebacks.
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+    "wt06_grading.feedback.RedactHiddenTests",
+    "wt06_grading.feedback.ShortTracebacks",
+]

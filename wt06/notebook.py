@@ -82,7 +82,7 @@ class Session:
         """The text of the query an ``%%sql --save <name>`` cell saved."""
         from sql.store import store
 
-        if name not in store:
+        if name not in list(store):  # jupysql's store raises UsageError for `in`
             raise NoAnswerYet(f"no answer yet: run the cell that saves the query '{name}' "
                               f"(its first line is %%sql --save {name}).")
         return str(store[name])
@@ -100,6 +100,23 @@ class Session:
         return dbt_runner.invoke(command, as_of=self.as_of, warehouse=self.warehouse,
                                  project=self.project, work=self.folder, echo=echo,
                                  origin="notebook")
+
+    def expect_columns(self, frame: pd.DataFrame, **kinds: str) -> None:
+        """Assert ``frame`` has each column, holding the kind of value named.
+
+        ``kinds`` maps a column to "time" (a date or timestamp), "number" or "text"; the
+        AssertionError names the column and what it holds instead.
+        """
+        checks = {"time": pd.api.types.is_datetime64_any_dtype,
+                  "number": pd.api.types.is_numeric_dtype,
+                  "text": lambda s: pd.api.types.is_string_dtype(s) or pd.api.types.is_object_dtype(s)}
+        for column, kind in kinds.items():
+            assert column in frame.columns, (
+                f"the query must return a column named {column}; it returns {list(frame.columns)}")
+            if len(frame):
+                assert checks[kind](frame[column]), (
+                    f"the column {column} should hold {'dates or timestamps' if kind == 'time' else kind + 's'}, "
+                    f"not {frame[column].dtype}")
 
     def require(self, *names: str) -> None:
         """Raise NoAnswerYet unless every answer variable ``names`` has been defined."""

@@ -64,7 +64,8 @@ class Reference:
             built = build_tasks(checks_for(notebook), *notebook_answers(notebook), list(scenarios))
             if built.unanswered:
                 raise RuntimeError(f"{path.name}: the reference answers are incomplete: {built.unanswered}")
-            results.update(built.values)
+            results.update({k: sorted(v) if isinstance(v, (set, frozenset)) else v
+                            for k, v in built.values.items()})  # JSON-safe, for the cache
             results.update(run_checker(built.tasks, scenarios))
         failed = {k: v["checker_error"] for k, v in results.items()
                   if isinstance(v, dict) and "checker_error" in v}

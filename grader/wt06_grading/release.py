@@ -33,12 +33,13 @@ def tool_env(extra: dict | None = None) -> dict:
     return env
 
 
-def nbgrader(args: list[str], *, root: Path, cwd: Path = GRADER, env=None, timeout=None) -> subprocess.CompletedProcess:
+def nbgrader(args: list[str], *, root: Path, db: Path | None = None, cwd: Path = GRADER, env=None,
+             timeout=None) -> subprocess.CompletedProcess:
     """Run an nbgrader command with this course's config against the course folder ``root``."""
     env = env or tool_env()
     command = [sys.executable, "-m", "nbgrader", *args,
                f"--CourseDirectory.root={root}",
-               f"--CourseDirectory.db_url=sqlite:///{root}/gradebook.db"]
+               f"--CourseDirectory.db_url=sqlite:///{db or root / 'gradebook.db'}"]
     return subprocess.run(command, cwd=cwd, capture_output=True, text=True, env=env, timeout=timeout)
 
 
