@@ -188,7 +188,7 @@ def compare_query(check: Check, student: dict, reference: dict) -> Verdict:
             if not check.ordered:
                 mine, theirs = sorted(mine, key=repr), sorted(theirs, key=repr)
             if not _same_rows(mine, theirs, check.tolerance):
-                return Verdict(False, f"On {where}{when} your query returns {len(mine)} row(s) that differ "
+                return Verdict(False, f"On {where}{when} your query returns {len(mine)} row(s); they differ "
                                       f"from the correct answer ({len(theirs)} row(s)). {check.hint}")
     return Verdict(True)
 

@@ -203,13 +203,19 @@ def grade_submission(student: str, folder: Path, settings: Settings, db: Path, s
     return Graded(student, rows, intake.needs_look, feedback, sorted(autograded.glob("*.ipynb")))
 
 
+def _score(grade) -> float:
+    """A grade's score from its fields (nbgrader's ``score`` is computed by SQL on load)."""
+    base = grade.manual_score if grade.manual_score is not None else (grade.auto_score or 0.0)
+    return base + (grade.extra_credit or 0.0)
+
+
 def _row(student, notebook, grade, cell, verdict, missing: bool) -> Row:
     if missing:
         return Row(student, notebook, grade.name, 0.0, grade.max_score, "missing", "notebook not graded")
     if grade.needs_manual_grade:
-        return Row(student, notebook, grade.name, grade.score, grade.max_score, "manual",
+        return Row(student, notebook, grade.name, _score(grade), grade.max_score, "manual",
                    "to be graded by hand (nbgrader formgrader)")
-    score = grade.score or 0.0
+    score = _score(grade)
     if score >= grade.max_score:
         return Row(student, notebook, grade.name, score, grade.max_score, "passed")
     reason = ""
