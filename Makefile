@@ -17,7 +17,7 @@ export DO_NOT_TRACK := 1
 export PLOOMBER_STATS_ENABLED := false
 export PLOOMBER_VERSION_CHECK_DISABLED := true
 
-.PHONY: help setup lab warehouse reset data release test bench clean
+.PHONY: help setup lab warehouse reset data release fixtures grade test bench docs-images clean
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -48,8 +48,28 @@ data: $(STAMP)  ## regenerate the committed CSVs of the canonical scenario
 release: $(STAMP)  ## regenerate the student notebooks/ from grader/source with nbgrader
 	cd grader && ../$(BIN)/python -m wt06_grading release
 
+# Grading (instructors): `make grade JOBS=2`; NOTEBOOKS=01_detect_staleness,... grades a
+# subset; SANDBOX='bwrap ... {submission} ...' wraps the grading kernel and the checker.
+JOBS ?= 1
+TIMEOUT ?= 60
+NOTEBOOKS ?=
+SANDBOX ?=
+
+fixtures: $(WAREHOUSE)  ## fill grader/submitted/ with the test suite's fixture class
+	$(BIN)/python tests/fixtures/submissions.py grader/submitted
+
+grade: $(WAREHOUSE)  ## autograde grader/submitted/: grade table, feedback, gradebook
+	cd grader && ../$(BIN)/python -m wt06_grading grade --jobs $(JOBS) --timeout $(TIMEOUT) \
+		--notebooks '$(NOTEBOOKS)' --sandbox '$(SANDBOX)'
+
 test: $(STAMP)  ## run every test
 	$(BIN)/python -m pytest
+
+bench: $(WAREHOUSE)  ## time the build and the grading of one submission and of the fixture class
+	$(BIN)/python bench/run.py
+
+docs-images: $(WAREHOUSE)  ## regenerate the charts in docs/images from the instructor notebooks
+	$(BIN)/python docs/make_images.py
 
 clean:  ## remove the built warehouse and scratch files (keeps .venv)
 	rm -rf $(WAREHOUSE) data/work dbt_project/target dbt_project/logs
