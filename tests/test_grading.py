@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import shutil
 import sys
 from pathlib import Path
 
@@ -201,3 +200,23 @@ def test_answers_are_read_from_the_file_as_submitted():
     assert value_answer(python, "affected_marts", "affected_marts").value == {"fct_revenue_daily", "fct_daily_signups"}
     python["affected_marts"] = "affected_marts = set(downstream.listed) - {'x'}"
     assert "plain value" in value_answer(python, "affected_marts", "affected_marts").problem
+
+
+def test_the_checker_runs_student_sql_without_file_access(incident_warehouse, tmp_path):
+    from wt06_grading.hidden import run_checker
+
+    scenario = {"canonical": {"warehouse": str(incident_warehouse), "now": "2024-02-12 09:00:00",
+                              "moments": []}}
+    secret = tmp_path / "instructor-only.txt"
+    secret.write_text("the answers")
+    tasks = [
+        {"id": "read", "kind": "query", "scenarios": ["canonical"],
+         "sql": f"select * from read_text('{secret}')"},
+        {"id": "test", "kind": "singular_test", "scenarios": ["canonical"], "test_name": "assert_marts_fresh",
+         "files": {"tests/assert_marts_fresh.sql":
+                   f"select * from read_text('{secret}') union all select 'x', 'y', 0, now(), now()"}},
+    ]
+    results = run_checker(tasks, scenario)
+    read = results["read"]["canonical"]["2024-02-12 09:00:00"]
+    assert "Permission Error" in read["error"]
+    assert "Permission Error" in results["test"]["canonical"]["stale"]["log_tail"]

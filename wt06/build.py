@@ -32,7 +32,7 @@ from .clock import describe
 from .errors import BuildError, CourseError, DataError
 from .ingest import create_raw_tables, landing_files, load_rows, read_raw_csv
 from .scenario import LANDING_DIR, RAW_DIR
-from .tables import CUSTOMERS, EVENTS, FULL_RUN, ORDERS, PIPELINE_RUNS, RawTable
+from .tables import CUSTOMERS, EVENTS, FULL_RUN, ORDERS, PIPELINE_RUNS
 from .warehouse import set_clock
 
 

@@ -18,7 +18,7 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
@@ -29,7 +29,7 @@ from wt06.warehouse import require_built
 
 from .gradebook import merge_student
 from .hidden import Reference
-from .release import ASSIGNMENT, GRADER, SOURCE, generate, nbgrader
+from .release import ASSIGNMENT, GRADER, SOURCE, generate
 from .scenarios import prepare
 from .submission import Graded, Row, Settings, grade_submission
 

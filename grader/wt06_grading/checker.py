@@ -29,16 +29,6 @@ import duckdb
 QUERY_SECONDS = 20
 MAX_ROWS = 500
 LOCKED_DOWN = {"enable_external_access": False}
-PROFILE = """wt06:
-  target: incident
-  outputs:
-    incident:
-      type: duckdb
-      path: "{{ env_var('WT06_DBT_WAREHOUSE') }}"
-      threads: 1
-      config_options:
-        enable_external_access: false
-"""
 
 
 def _plain(value):
@@ -80,10 +70,21 @@ def _query(warehouse: str, sql: str, moment: str) -> dict:
         con.close()
 
 
+def _lock_down_profile(path: Path) -> None:
+    """The project's own profile, with DuckDB's file access off for everything dbt runs."""
+    import yaml
+
+    profiles = yaml.safe_load(path.read_text())
+    for profile in profiles.values():
+        for output in profile["outputs"].values():
+            output["config_options"] = dict(LOCKED_DOWN)
+    path.write_text(yaml.safe_dump(profiles))
+
+
 def _project_copy(pristine: str, folder: Path, files: dict[str, str]) -> Path:
     project = folder / "dbt_project"
     shutil.copytree(pristine, project, ignore=shutil.ignore_patterns("target", "logs"))
-    (project / "profiles.yml").write_text(PROFILE)
+    _lock_down_profile(project / "profiles.yml")
     for relative, text in files.items():
         target = (project / relative).resolve()
         if project.resolve() not in target.parents:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import duckdb
 
+import wt06
 from wt06 import paths
 from wt06.build import build_warehouse
 from wt06.scenario import Scenario, ScenarioParams, load_scenario
@@ -24,7 +25,7 @@ VARIANT_SEEDS = (101, 202)
 
 def _digest(data_dir: Path, params: ScenarioParams) -> str:
     h = hashlib.sha256(params.to_json().encode())
-    for root in (paths.project_dir(), Path(__import__("wt06").__file__).parent):
+    for root in (paths.project_dir(), Path(wt06.__file__).parent):
         for path in sorted(root.rglob("*")):
             if path.is_file() and path.suffix in (".py", ".sql", ".yml") and "target" not in path.parts:
                 h.update(path.read_bytes())

@@ -21,7 +21,7 @@ import nbformat
 from .execute import KERNEL_DIED
 from .hidden import Reference, verdicts
 from .intake import Intake, take_in
-from .release import ASSIGNMENT, GRADER, nbgrader, tool_env
+from .release import ASSIGNMENT, nbgrader, tool_env
 
 KERNEL_NAME = "wt06-submission"
 
