@@ -17,7 +17,7 @@ export DO_NOT_TRACK := 1
 export PLOOMBER_STATS_ENABLED := false
 export PLOOMBER_VERSION_CHECK_DISABLED := true
 
-.PHONY: help setup lab warehouse reset data release test bench clean
+.PHONY: help setup lab warehouse reset data release export test bench clean
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -47,6 +47,10 @@ data: $(STAMP)  ## regenerate the committed CSVs of the canonical scenario
 
 release: $(STAMP)  ## regenerate the student notebooks/ from grader/source with nbgrader
 	cd grader && ../$(BIN)/python -m wt06_grading release
+
+export: $(STAMP)  ## write the student-only course (the public repository) to DEST=<folder>
+	@test -n "$(DEST)" || { echo "usage: make export DEST=<a folder outside this repository>" >&2; exit 2; }
+	cd grader && ../$(BIN)/python -m wt06_grading export "$(abspath $(DEST))"
 
 test: $(STAMP)  ## run every test
 	$(BIN)/python -m pytest
