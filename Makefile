@@ -17,7 +17,7 @@ export DO_NOT_TRACK := 1
 export PLOOMBER_STATS_ENABLED := false
 export PLOOMBER_VERSION_CHECK_DISABLED := true
 
-.PHONY: help setup lab warehouse reset data release fixtures grade test bench docs-images clean
+.PHONY: help setup lab warehouse reset data release export fixtures grade test bench docs-images clean
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -47,6 +47,10 @@ data: $(STAMP)  ## regenerate the committed CSVs of the canonical scenario
 
 release: $(STAMP)  ## regenerate the student notebooks/ from grader/source with nbgrader
 	cd grader && ../$(BIN)/python -m wt06_grading release
+
+export: $(STAMP)  ## write the student-only course (the public repository) to DEST=<folder>
+	@test -n "$(DEST)" || { echo "usage: make export DEST=<a folder outside this repository>" >&2; exit 2; }
+	cd grader && ../$(BIN)/python -m wt06_grading export "$(abspath $(DEST))"
 
 # Grading (instructors): `make grade JOBS=2`; NOTEBOOKS=01_detect_staleness,... grades a
 # subset; SANDBOX='bwrap ... {submission} ...' wraps the grading kernel and the checker.

@@ -109,21 +109,10 @@ def test_blank_student_notebooks_fail_only_with_no_answer_yet(incident_warehouse
         assert not any("Parser Error" in e or "NotImplementedError()" in e for e in errors)
 
 
-def _solution_lines() -> set[str]:
-    """Distinctive lines that only appear inside solution regions of the sources."""
-    from wt06_grading.reference import without_markers, without_solution
-
-    inside, outside = set(), set()
-    for path in SOURCE.glob("*.ipynb"):
-        for cell in nbformat.read(path, as_version=4).cells:
-            kept = {line.strip() for line in without_solution(cell.source).splitlines()}
-            outside |= kept
-            inside |= {line.strip() for line in without_markers(cell.source).splitlines()} - kept
-    return {line for line in inside - outside if len(line) > 12}
-
-
 def test_student_notebooks_hold_no_solution_no_hidden_test_and_no_output():
-    solution_lines = _solution_lines()
+    from wt06_grading.reference import solution_only_lines
+
+    solution_lines = solution_only_lines()
     assert len(solution_lines) > 30
     for path in STUDENT.glob("*.ipynb"):
         text = path.read_text()

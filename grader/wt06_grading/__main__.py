@@ -10,6 +10,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m wt06_grading")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("release", help="regenerate notebooks/ from the instructor sources")
+    export = commands.add_parser("export", help="write the student-only course (the public repository) to DEST")
+    export.add_argument("dest", help="a new or empty folder outside this repository, or a previous export")
     grade = commands.add_parser("grade", help="autograde every submission in submitted/")
     grade.add_argument("--jobs", type=int, default=1, help="submissions graded in parallel")
     grade.add_argument("--notebooks", default="", help="comma-separated notebook names to grade (default: all)")
@@ -27,6 +29,20 @@ def main(argv=None) -> int:
             print(f"wrote {path}")
         return 0
     from wt06.errors import CourseError
+
+    if args.command == "export":
+        from .export import export, placeholder_note
+
+        try:
+            dest = export(Path(args.dest))
+        except CourseError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        print(f"wrote the student course to {dest}")
+        note = placeholder_note()
+        if note:
+            print(note)
+        return 0
 
     from .batch import grade_class, print_summary
     from .release import GRADER

@@ -55,6 +55,22 @@ def solution_cells() -> dict[str, tuple[str, str]]:
     return cells
 
 
+def solution_only_lines(longer_than: int = 12) -> set[str]:
+    """Distinctive lines that appear only inside the sources' solution regions.
+
+    What a student copy must never contain. A line that also appears outside every
+    solution (a blank, a ``select``, a starting point the student is given) proves
+    nothing, and short lines are too common to count.
+    """
+    inside, outside = set(), set()
+    for path in sorted(Path(SOURCE).glob("*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            kept = {line.strip() for line in without_solution(cell.source).splitlines()}
+            outside |= kept
+            inside |= {line.strip() for line in without_markers(cell.source).splitlines()} - kept
+    return {line for line in inside - outside if len(line) > longer_than}
+
+
 def reference_sql(grade_id: str) -> str:
     magic, body = split_magic(solution_cells()[grade_id][1])
     assert magic.startswith("%%sql"), f"{grade_id} is not a %%sql answer"
