@@ -94,20 +94,13 @@ def test_no_file_holds_a_solution_a_hidden_test_or_anything_of_the_grader(export
     assert leaks <= SHARED_BY_DESIGN, f"solution lines in the export: {sorted(leaks - SHARED_BY_DESIGN)}"
 
 
-def test_the_answer_bearing_runbooks_stay_with_the_instructors(exported):
-    analyses = exported / "dbt_project" / "analyses"
-    assert [p.name for p in analyses.iterdir()] == ["04_postmortem.md"]  # notebook 06 links it
-    assert sorted((REPO / "dbt_project" / "analyses").glob("*.sql")), "the runbooks moved: update WITHHELD"
-
-
 def test_the_export_copies_the_repository_files_unchanged(exported):
     for relative in ["pyproject.toml", "requirements.txt", "environment.yml", "postBuild", "start",
                      "data/scenario.json", *[f"notebooks/{n}" for n in NOTEBOOK_NAMES]]:
         assert (exported / relative).read_bytes() == (REPO / relative).read_bytes(), relative
     for folder in ("data/raw", "data/landing", "dbt_project", "wt06"):
         source = {p.relative_to(REPO / folder) for p in _files(REPO / folder)
-                  if not {"__pycache__", "target", "logs"} & set(p.parts) and p.suffix != ".pyc"
-                  and not (p.parent.name == "analyses" and p.suffix == ".sql")}
+                  if not {"__pycache__", "target", "logs"} & set(p.parts) and p.suffix != ".pyc"}
         assert {p.relative_to(exported / folder) for p in _files(exported / folder)} == source, folder
 
 

@@ -85,14 +85,14 @@ class Session:
         if name not in list(store):  # jupysql's store raises UsageError for `in`
             raise NoAnswerYet(f"no answer yet: run the cell that saves the query '{name}' "
                               f"(its first line is %%sql --save {name}).")
-        return str(store[name])
+        text = str(store[name])
+        if "no answer yet" in text:
+            raise NoAnswerYet(f"no answer yet: write the query '{name}' in its answer cell.")
+        return text
 
     def saved(self, name: str) -> pd.DataFrame:
         """Run the saved query ``name`` again and return its rows as a DataFrame."""
-        text = self.saved_sql(name)
-        if "no answer yet" in text:
-            raise NoAnswerYet(f"no answer yet: write the query '{name}' in the cell above.")
-        return self.sql(text)
+        return self.sql(self.saved_sql(name))
 
     # ----- dbt ---------------------------------------------------------------------
     def dbt(self, command: str, *, echo: bool = True) -> dbt_runner.DbtResult:
@@ -127,7 +127,7 @@ class Session:
         missing = [n for n in names if n not in namespace]
         if missing:
             raise NoAnswerYet(f"no answer yet: {', '.join(missing)} is not defined; "
-                              "write your answer in the cell above and run it.")
+                              "answer the question above and run the cells after it.")
 
     def file_text(self, relative: str) -> str:
         """A project file an answer cell wrote in this session (else NoAnswerYet)."""
@@ -280,7 +280,10 @@ def start(name: str, *, as_of=None) -> Session:
         _current.close()
         _current = None
     moment = clock.as_of(as_of)
-    folder = _fresh_copy(name)
+    # nbgrader's Validate button and autograde run the notebook in a second kernel while
+    # the student's may still be open: give that run a copy of its own.
+    execution = os.environ.get("NBGRADER_EXECUTION")
+    folder = _fresh_copy(f"{name}-{execution}" if execution else name)
     session = Session(name=name, folder=folder, as_of=moment,
                       con=connect(folder / "warehouse.duckdb", as_of=moment))
     _current = session

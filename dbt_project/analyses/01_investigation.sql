@@ -15,12 +15,7 @@ select 3, 'mart', 'fct_revenue_daily', max(order_date), max(_refreshed_at)
 from {{ ref('fct_revenue_daily') }}
 order by step;
 
--- Step 2. Are staging and the marts aligned? Days staging has that the mart lacks.
-select order_date, count(*) as orders_in_staging
-from {{ ref('stg_orders') }}
-where order_date > (select max(order_date) from {{ ref('fct_revenue_daily') }})
-group by order_date
-order by order_date;
+-- Step 2 (notebook 01): which order dates does staging hold that the mart lacks?
 
 -- Step 3. Read the orchestrator's log carefully: every column, not just status.
 select run_id, started_at, status, exit_code, models_run, duration_seconds, triggered_by

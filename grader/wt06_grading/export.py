@@ -33,11 +33,6 @@ STUDENT_RULES = ("help", "setup", "$(STAMP)", "$(WAREHOUSE)", "warehouse", "rese
 STUDENT_README = Path(__file__).with_name("student_README.md")
 # The Binder badge lives in one place, the main README; this is its placeholder repository.
 BADGE_PLACEHOLDER = "YOUR-GITHUB-USER/YOUR-STUDENT-REPO"
-# The dbt project's runbooks answer graded questions (01_investigation.sql the dashboard
-# gap, 02_solution.sql the mart staleness query and the freshness test, 03_verification.sql
-# the missing revenue), so they stay with the instructors; the postmortem template in the
-# same folder, which notebook 06 links, is shipped.
-WITHHELD = ("dbt_project/analyses/*.sql",)
 LEAK_MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
 
 
@@ -145,9 +140,6 @@ def _write_tree(root: Path) -> None:
     shutil.copytree(REPO / "dbt_project", root / "dbt_project",
                     ignore=shutil.ignore_patterns("target", "logs", ".user.yml", "__pycache__"))
     shutil.copytree(REPO / "wt06", root / "wt06", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    for pattern in WITHHELD:
-        for path in root.glob(pattern):
-            path.unlink()
     for name in COPIED:
         shutil.copy2(REPO / name, root / name)
     (root / ".gitignore").write_text(student_gitignore((REPO / ".gitignore").read_text()))
