@@ -20,16 +20,6 @@ TOP_LEVEL = sorted(["notebooks", "data", "dbt_project", "wt06", "pyproject.toml"
                     ".wt06-student-export"])
 GRADER_THINGS = ("wt06_grading", "nbgrader_config.py", "gradebook")
 LEAK_MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
-# Notebook 06 runs the course's monitor (wt06/monitor.py), then asks for its phantom-success
-# rule, written "as the monitor would run it": these lines of the monitor are, by that
-# design, also lines of the reference answer. Nothing else may share a line with a solution.
-SHARED_BY_DESIGN = {
-    ("wt06/monitor.py", "with known as ("),
-    ("wt06/monitor.py", "select * from raw.raw_pipeline_runs where finished_at <= as_of()"),
-    ("wt06/monitor.py", "last_full as ("),
-}
-
-
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory) -> Path:
     """One export, read but never changed by the tests that use it."""
@@ -91,7 +81,7 @@ def test_no_file_holds_a_solution_a_hidden_test_or_anything_of_the_grader(export
         else:
             lines = text.splitlines()
         leaks |= {(str(relative), line.strip()) for line in lines if line.strip() in solution_lines}
-    assert leaks <= SHARED_BY_DESIGN, f"solution lines in the export: {sorted(leaks - SHARED_BY_DESIGN)}"
+    assert not leaks, f"solution lines in the export: {sorted(leaks)}"
 
 
 def test_the_export_copies_the_repository_files_unchanged(exported):

@@ -18,7 +18,7 @@ def test_canonical_parameters_reproduce_the_committed_files_byte_for_byte():
     for rel, text in CANONICAL.csv_files().items():
         assert (REPO / "data" / rel).read_bytes() == text.encode(), f"data/{rel} differs"
     committed = sorted(p.relative_to(REPO / "data").as_posix()
-                       for p in (REPO / "data").rglob("*.csv"))
+                       for folder in ("raw", "landing") for p in (REPO / "data" / folder).rglob("*.csv"))
     assert committed == sorted(CANONICAL.csv_files()), "stray or missing CSV files in data/"
     assert load_scenario(REPO / "data").params == ScenarioParams()
 

@@ -37,16 +37,14 @@ order by table_name
 
 # Each finished run against the median of the five runs before it.
 DURATIONS_SQL = f"""
-with known as (
-    select * from raw.raw_pipeline_runs where finished_at <= as_of()
-)
 select
     run_id, started_at, finished_at, duration_seconds,
     median(duration_seconds) over (
         order by started_at rows between {BASELINE_RUNS} preceding and 1 preceding
     ) as baseline_seconds,
     duration_seconds < {ANOMALY_RATIO} * baseline_seconds as is_duration_anomaly
-from known
+from raw.raw_pipeline_runs
+where finished_at <= as_of()  -- what the monitor can know at its moment
 order by started_at
 """
 RECENT_HOURS = 24  # a duration anomaly alerts for a day

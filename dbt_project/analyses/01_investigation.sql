@@ -11,8 +11,7 @@ union all
 select 2, 'staging', 'stg_orders', max(order_date), max(_loaded_at)
 from {{ ref('stg_orders') }}
 union all
-select 3, 'mart', 'fct_revenue_daily', max(order_date), max(_refreshed_at)
-from {{ ref('fct_revenue_daily') }}
+select 3, 'mart', 'fct_revenue_daily', max(order_date), max(_refreshed_at) from {{ ref('fct_revenue_daily') }}
 order by step;
 
 -- Step 2 (notebook 01): which order dates does staging hold that the mart lacks?
