@@ -6,9 +6,10 @@ extension that breaks the page). This module starts JupyterLab from the test ven
 a notebook in chromium through Playwright, runs the same "Run All Cells" command as the
 Run menu, and reads the error outputs, images and HTML tables off the page.
 
-Test modules import the fixtures from here (``from lab import lab_session,
-run_all_in_lab``): a ``conftest.py`` in this folder would shadow ``tests/conftest.py``,
-which other test modules import by name (``from conftest import REPO``).
+``tests/conftest.py`` imports the fixtures from here, once for the whole session (a
+``conftest.py`` in this folder would shadow ``tests/conftest.py``, which other test
+modules import by name, and importing the fixtures into each test module would define
+them twice: two Playwright sync instances cannot run in one process).
 """
 
 from __future__ import annotations

@@ -12,7 +12,6 @@ import pytest
 
 from conftest import REPO
 from fixtures.submissions import solved
-from lab import lab_session, run_all_in_lab  # noqa: F401 - fixtures
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
