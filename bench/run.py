@@ -2,7 +2,8 @@
 
 Targets are checked here, not in tests (the machines are shared and noisy). Each step
 runs in its own process, which reports its wall time and its peak resident memory
-(its own and its children's: kernels, dbt, the checker). Results go to stdout as a
+(the largest single process among it and its children: kernels, dbt, the checker;
+ru_maxrss, not a sum). Results go to stdout as a
 table and to build/bench.json.
 
     make bench            # everything (about 15 minutes on 2 cores)
