@@ -13,6 +13,9 @@ WAREHOUSE_INPUTS := $(wildcard data/scenario.json data/raw/*.csv data/landing/*/
 	$(shell find dbt_project -type f \( -name '*.sql' -o -name '*.yml' \) -not -path '*/target/*' 2>/dev/null) \
 	$(wildcard wt06/*.py)
 
+# Jupyter refuses to run as root unless told; containers and CI machines often are root.
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
+
 export DO_NOT_TRACK := 1
 export PLOOMBER_STATS_ENABLED := false
 export PLOOMBER_VERSION_CHECK_DISABLED := true
@@ -40,7 +43,7 @@ reset: $(STAMP)  ## throw away the notebooks' working copies and rebuild the war
 	$(BIN)/python -m wt06 warehouse --reset
 
 lab: $(WAREHOUSE)  ## set up, build the warehouse and open JupyterLab on the first notebook
-	$(BIN)/jupyter lab $(FIRST_NOTEBOOK)
+	$(BIN)/jupyter lab $(ALLOW_ROOT) $(FIRST_NOTEBOOK)
 
 data: $(STAMP)  ## regenerate the committed CSVs of the canonical scenario
 	$(BIN)/python -m wt06 scenario
@@ -52,19 +55,15 @@ export: $(STAMP)  ## write the student-only course (the public repository) to DE
 	@test -n "$(DEST)" || { echo "usage: make export DEST=<a folder outside this repository>" >&2; exit 2; }
 	cd grader && ../$(BIN)/python -m wt06_grading export "$(abspath $(DEST))"
 
-# Grading (instructors): `make grade JOBS=2`; NOTEBOOKS=01_detect_staleness,... grades a
-# subset; SANDBOX='bwrap ... {submission} ...' wraps the grading kernel and the checker.
-JOBS ?= 1
-TIMEOUT ?= 60
-NOTEBOOKS ?=
-SANDBOX ?=
-
 fixtures: $(WAREHOUSE)  ## fill grader/submitted/ with the test suite's fixture class
 	$(BIN)/python tests/fixtures/submissions.py grader/submitted
 
+# `make grade JOBS=2` grades two submissions at once; TIMEOUT is the per-cell limit (s);
+# NOTEBOOKS=01_detect_staleness,... grades a subset; SANDBOX='bwrap ... {submission} ...'
+# wraps the grading kernel and the checker (see grader/README.md).
 grade: $(WAREHOUSE)  ## autograde grader/submitted/: grade table, feedback, gradebook
-	cd grader && ../$(BIN)/python -m wt06_grading grade --jobs $(JOBS) --timeout $(TIMEOUT) \
-		--notebooks '$(NOTEBOOKS)' --sandbox '$(SANDBOX)'
+	cd grader && ../$(BIN)/python -m wt06_grading grade --jobs $(or $(JOBS),1) \
+		--timeout $(or $(TIMEOUT),60) --notebooks '$(NOTEBOOKS)' --sandbox '$(SANDBOX)'
 
 test: $(STAMP)  ## run every test
 	$(BIN)/python -m pytest
