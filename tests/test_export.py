@@ -179,9 +179,9 @@ def test_the_student_makefile_is_the_main_makefile_cut_down(exported):
     assert re.findall(r"make (\S+)", help_text) == ["help", "setup", "warehouse", "reset", "lab"]
     dry_run = subprocess.run(["make", "-n", "-C", str(exported), "lab"], capture_output=True, text=True)
     assert dry_run.returncode == 0, dry_run.stderr
-    for step in ("pip install", "-r requirements.txt", "python -m wt06 warehouse",
-                 "jupyter lab notebooks/01_detect_staleness.ipynb"):
+    for step in ("pip install", "-r requirements.txt", "python -m wt06 warehouse"):
         assert step in dry_run.stdout
+    assert re.search(r"jupyter lab (--allow-root )?notebooks/01_detect_staleness\.ipynb", dry_run.stdout)
 
 
 def test_the_student_readme_tells_how_to_start_check_reset_and_read_the_clock(exported):
