@@ -25,12 +25,18 @@ export PLOOMBER_VERSION_CHECK_DISABLED := true
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-setup: $(STAMP)  ## create .venv with the pinned packages and the course package
+setup: $(STAMP)  ## create .venv with the pinned packages, the course package and the grader
 
-$(STAMP): requirements.txt pyproject.toml
+# Three pinned sets: what students run (requirements.txt), what grading adds
+# (grader/requirements.txt), what tests and development add (requirements-dev.txt). The
+# student export has only the first and no grader/, so both lists are read off the disk.
+REQUIREMENTS := $(wildcard requirements.txt grader/requirements.txt requirements-dev.txt)
+PACKAGES := . $(if $(wildcard grader/pyproject.toml),grader)
+
+$(STAMP): $(REQUIREMENTS) $(addsuffix /pyproject.toml,$(PACKAGES))
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check $(addprefix -r ,$(REQUIREMENTS))
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps $(addprefix -e ,$(PACKAGES))
 	touch $@
 
 $(WAREHOUSE): $(STAMP) $(WAREHOUSE_INPUTS)
@@ -49,11 +55,11 @@ data: $(STAMP)  ## regenerate the committed CSVs of the canonical scenario
 	$(BIN)/python -m wt06 scenario
 
 release: $(STAMP)  ## regenerate the student notebooks/ from grader/source with nbgrader
-	cd grader && ../$(BIN)/python -m wt06_grading release
+	$(BIN)/wt06-grade release
 
 export: $(STAMP)  ## write the student-only course (the public repository) to DEST=<folder>
 	@test -n "$(DEST)" || { echo "usage: make export DEST=<a folder outside this repository>" >&2; exit 2; }
-	cd grader && ../$(BIN)/python -m wt06_grading export "$(abspath $(DEST))"
+	$(BIN)/wt06-grade export "$(abspath $(DEST))"
 
 fixtures: $(WAREHOUSE)  ## fill grader/submitted/ with the test suite's fixture class
 	$(BIN)/python tests/fixtures/submissions.py grader/submitted
@@ -62,7 +68,7 @@ fixtures: $(WAREHOUSE)  ## fill grader/submitted/ with the test suite's fixture 
 # NOTEBOOKS=01_detect_staleness,... grades a subset; SANDBOX='bwrap ... {submission} ...'
 # wraps the grading kernel and the checker (see grader/README.md).
 grade: $(WAREHOUSE)  ## autograde grader/submitted/: grade table, feedback, gradebook
-	cd grader && ../$(BIN)/python -m wt06_grading grade --jobs $(or $(JOBS),1) \
+	$(BIN)/wt06-grade grade --jobs $(or $(JOBS),1) \
 		--timeout $(or $(TIMEOUT),60) --notebooks '$(NOTEBOOKS)' --sandbox '$(SANDBOX)'
 
 test: $(STAMP)  ## run every test

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(REPO / "grader"), str(REPO / "tests")]
+sys.path[:0] = [str(REPO / "tests")]
 
 STEPS = {
     "build": "build the incident warehouse (make warehouse)",

@@ -6,12 +6,10 @@ submitted/<student>/wt06/; `make grade` grades them (see README.md here).
 """
 
 import os
-import sys
+
+from wt06_grading.stubs import STUBS
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)  # the wt06_grading plugins
-
-from wt06_grading.stubs import STUBS  # noqa: E402
 
 c = get_config()  # noqa: F821  (provided by nbgrader)
 

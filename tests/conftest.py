@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "grader"))  # the instructor-side package wt06_grading
 sys.path.insert(0, str(REPO / "tests" / "browser"))
 
 # The browser fixtures live here, not in a tests/browser/conftest.py (which would shadow

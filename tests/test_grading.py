@@ -13,7 +13,6 @@ import pytest
 from conftest import REPO
 from fixtures.submissions import BROKEN, WHOLE, solved, write_class
 
-sys.path.insert(0, str(REPO / "grader"))
 
 from wt06_grading.batch import grade_class  # noqa: E402
 from wt06_grading.gradebook import dump  # noqa: E402

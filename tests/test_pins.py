@@ -1,4 +1,4 @@
-"""One set of pins: environment.yml (Binder) installs exactly what requirements.txt pins."""
+"""Pins: every requirement file pins exactly; environment.yml (Binder) installs exactly the student set."""
 
 from __future__ import annotations
 
@@ -9,21 +9,28 @@ import yaml
 from conftest import REPO
 
 
-def _requirements() -> dict[str, str]:
+REQUIREMENT_FILES = ("requirements.txt", "grader/requirements.txt", "requirements-dev.txt")
+
+
+def _requirements(relative: str = "requirements.txt") -> dict[str, str]:
     pins = {}
-    for line in (REPO / "requirements.txt").read_text().splitlines():
+    for line in (REPO / relative).read_text().splitlines():
         line = line.split("#", 1)[0].strip()
         if line:
-            name, version = re.fullmatch(r"([A-Za-z0-9_.\-]+)==([\w.]+)", line).groups()
+            name, version = re.fullmatch(r"([A-Za-z0-9_.\-]+)(?:\[\w+\])?==([\w.]+)", line).groups()
             pins[name.lower()] = version
     return pins
 
 
 def test_every_requirement_is_pinned_exactly():
+    every = [_requirements(f) for f in REQUIREMENT_FILES]
+    names = [name for pins in every for name in pins]
+    assert len(names) == len(set(names)), "a package is pinned in two requirement files"
     pins = _requirements()
     assert pins["dbt-core"].startswith("1.11.") and pins["dbt-duckdb"].startswith("1.11.")
     assert pins["duckdb"].startswith("1.5.")
     assert {"jupyterlab", "duckdb", "pandas", "jupysql", "matplotlib", "nbgrader"} <= set(pins)
+    assert {"pytest", "playwright", "ruff"}.isdisjoint(pins), "test tools do not belong in the student set"
 
 
 def test_environment_yml_carries_the_same_pins():

@@ -3,3 +3,5 @@
 Lives under ``grader/``, outside the ``wt06`` course package, so none of it reaches
 students (the student export ships ``wt06`` but not this package).
 """
+
+__version__ = "2.0.0"
