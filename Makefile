@@ -65,11 +65,11 @@ fixtures: $(WAREHOUSE)  ## fill grader/submitted/ with the test suite's fixture 
 	$(BIN)/python tests/fixtures/submissions.py grader/submitted
 
 # `make grade JOBS=2` grades two submissions at once; TIMEOUT is the per-cell limit (s);
-# NOTEBOOKS=01_detect_staleness,... grades a subset; SANDBOX='bwrap ... {submission} ...'
-# wraps the grading kernel and the checker (see grader/README.md).
+# NOTEBOOKS=01_detect_staleness,... grades a subset; STUDENT=alice grades one submission;
+# SANDBOX=none grades without the sandbox (see grader/README.md, "Grading safely").
 grade: $(WAREHOUSE)  ## autograde grader/submitted/: grade table, feedback, gradebook
-	$(BIN)/wt06-grade grade --jobs $(or $(JOBS),1) \
-		--timeout $(or $(TIMEOUT),60) --notebooks '$(NOTEBOOKS)' --sandbox '$(SANDBOX)'
+	$(BIN)/wt06-grade grade --jobs $(or $(JOBS),1) --timeout $(or $(TIMEOUT),60) \
+		--notebooks '$(NOTEBOOKS)' --student '$(STUDENT)' $(if $(filter none,$(SANDBOX)),--no-sandbox)
 
 test: $(STAMP)  ## run every test
 	$(BIN)/python -m pytest

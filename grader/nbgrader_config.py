@@ -1,8 +1,10 @@
 """nbgrader configuration of the WT-06 course (the course root is this folder).
 
-Layout: source/wt06/ holds the instructor notebooks (solutions and hidden-test markers);
-`make release` generates release/wt06/ and copies it to ../notebooks/. Submissions go to
-submitted/<student>/wt06/; `make grade` grades them (see README.md here).
+Layout: source/wt06/ holds the instructor notebooks (solutions and, in each test cell's
+hidden region, its question declaration); `make release` generates release/wt06/ and
+copies it to ../notebooks/. Submissions go to submitted/<student>/wt06/; `make grade`
+(`wt06-grade grade`) grades them (see README.md here). nbgrader itself serves the
+gradebook, the formgrader (manual grading) and the students' Validate button.
 """
 
 import os
@@ -35,26 +37,6 @@ c.GenerateAssignment.preprocessors = [
 c.ClearSolutions.code_stub = {"python": STUBS["python"]}
 c.ClearSolutions.text_stub = STUBS["text"]
 
-# Autograding: restore deleted test cells, survive a dying kernel, cap runaway output.
-c.OverwriteCells.add_missing_cells = True
-c.Execute.timeout = int(os.environ.get("WT06_CELL_TIMEOUT", "60"))
-c.Autograde.autograde_preprocessors = [
-    "wt06_grading.execute.CrashTolerantExecute",
-    "nbgrader.preprocessors.IgnorePattern",
-    "nbconvert.preprocessors.ClearMetadataPreprocessor",
-    "nbgrader.preprocessors.LimitOutput",
-    "wt06_grading.execute.CapOutputSize",
-    "nbgrader.preprocessors.SaveAutoGrades",
-    "nbgrader.preprocessors.AssignLatePenalties",
-    "nbgrader.preprocessors.CheckCellMetadata",
-]
-c.LimitOutput.max_lines = 200
-c.LimitOutput.max_traceback = 20
-
-# Feedback: never show the hidden tests' code; keep error messages, drop tracebacks.
-c.GenerateFeedback.preprocessors = [
-    "nbgrader.preprocessors.GetGrades",
-    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
-    "wt06_grading.feedback.RedactHiddenTests",
-    "wt06_grading.feedback.ShortTracebacks",
-]
+# Autograding and feedback are `wt06-grade grade` (sandboxed, with the hidden checks):
+# stock `nbgrader autograde` would run the visible tests only, so it refuses.
+c.Autograde.autograde_preprocessors = ["wt06_grading.autograde_guard.UseWt06Grade"]

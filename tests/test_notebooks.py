@@ -152,9 +152,10 @@ def test_every_notebook_starts_with_the_shared_locked_setup_cell():
 
 
 def test_the_students_starting_sources_file_is_the_incident_projects():
-    from wt06_grading.reference import solution_cells, split_magic, without_solution
+    from wt06_grading.markers import split_magic, without_solution
+    from wt06_grading.reference import solution_cells
 
-    _, source = solution_cells()["source_freshness"]
+    _, source = solution_cells(raw=True)["source_freshness"]
     magic, body = split_magic(source)
     assert magic == "%%project_file models/staging/_sources.yml"
     incident = (REPO / "dbt_project/models/staging/_sources.yml").read_text()

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from wt06.errors import CourseError
 
-from .release import REPO
+from .layout import REPO
 
 MARKER = ".wt06-student-export"
 COPIED = ("pyproject.toml", "requirements.txt", "environment.yml", "postBuild", "start")

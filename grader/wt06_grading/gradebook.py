@@ -9,13 +9,32 @@ equals grading sequentially into one gradebook.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 from nbgrader.api import Gradebook
 
-from .release import ASSIGNMENT
+from .contract import SubmissionResult
+from .layout import ASSIGNMENT, COURSE_ID
 
-COURSE_ID = "wt06"
+
+def record(db_url: str, result: SubmissionResult, timestamp=None) -> None:
+    """Write one graded submission into the gradebook: an automatic score for every graded cell.
+
+    Only ``auto_score`` and ``needs_manual_grade`` are written, for the course's own grade
+    ids: a manual score or extra credit a grader gave stays, and nothing in a submission
+    can name another cell or student.
+    """
+    with warnings.catch_warnings(), Gradebook(db_url, course_id=COURSE_ID) as gb:
+        warnings.simplefilter("ignore")  # nbgrader's own SQLAlchemy autoflush warnings
+        gb.update_or_create_student(result.student)
+        kwargs = {"timestamp": timestamp} if timestamp else {}
+        gb.update_or_create_submission(ASSIGNMENT, result.student, **kwargs)
+        for row in result.rows:
+            grade = gb.find_grade(row.grade_id, row.notebook, ASSIGNMENT, result.student)
+            grade.auto_score = row.score
+            grade.needs_manual_grade = row.score is None or grade.manual_score is not None
+        gb.db.commit()
 
 
 def merge_student(source_db: Path, target_db: Path, student: str) -> None:

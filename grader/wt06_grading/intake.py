@@ -1,104 +1,160 @@
-"""Take in one student's submission folder: what can be graded, and what went wrong.
+"""Take in a submission: read its files safely, then decide what can be graded.
 
-Runs before any of the student's code does. Every problem becomes a sentence in the
-grade table and the feedback, and each has a fixed outcome:
+``read_submission`` (driver) turns ``submitted/<student>/<assignment>/`` into bytes.
+Only regular files directly in that folder are read, opened without following links:
+a symlink (to the instructor's sources, to /etc/passwd), a hard link to some other file,
+a device, a FIFO or a subfolder is refused with a sentence, and the notebook it stood
+for is graded as missing. ``take_in`` (worker) parses the notebooks, each problem
+becoming a sentence with a fixed outcome:
 
 * a notebook that is not valid JSON, or not submitted: graded as missing (0 points);
 * a notebook saved under another name: graded under its expected name, if exactly one
   unknown notebook carries that notebook's cells;
-* a locked cell (setup or tests) edited or deleted: restored from the instructor's
-  version by nbgrader before grading (noted, no penalty);
-* stored outputs, however large: cleared before grading (noted if large).
+* stored outputs, however large: dropped before grading (noted if large).
 """
 
 from __future__ import annotations
 
 import json
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 
+from .contract import Note, SubmissionJob
+
+MAX_FILE_BYTES = 200_000_000
 LARGE_BYTES = 5_000_000
+ACCEPTED = (".ipynb",)
+TIMESTAMP = "timestamp.txt"
+
+
+def _read_regular(folder_fd: int, name: str) -> bytes | str:
+    """The bytes of ``name`` if it is a regular file with one link, else why not."""
+    try:
+        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=folder_fd)
+    except OSError as exc:
+        if exc.errno in (40, 6):  # ELOOP: a symlink; ENXIO: a socket or a FIFO without writer
+            return f"{name} is a link or a special file, not a notebook; it was not read"
+        return f"{name} could not be opened ({exc.strerror})"
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return f"{name} is not a regular file (a device, a FIFO or a folder); it was not read"
+        if info.st_nlink != 1:
+            return f"{name} is a hard link to another file; it was not read"
+        if info.st_size > MAX_FILE_BYTES:
+            return f"{name} is {info.st_size / 1e6:.0f} MB, more than a notebook can be; it was not read"
+        chunks, size = [], 0
+        while chunk := os.read(fd, 1 << 20):
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > MAX_FILE_BYTES:
+                return f"{name} is larger than a notebook can be; it was not read"
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def read_submission(folder: Path, student: str) -> SubmissionJob:
+    """The submission in ``folder`` as bytes; what could not be read goes into ``problems``."""
+    job = SubmissionJob(student, {})
+    try:
+        folder_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except OSError:
+        job.problems.append("the submission folder is missing, a link, or unreadable")
+        return job
+    try:
+        for entry in sorted(os.listdir(folder_fd)):
+            if entry.startswith("."):
+                continue
+            if not (entry.endswith(ACCEPTED) or entry == TIMESTAMP):
+                job.problems.append(f"{entry} is not part of the assignment and was ignored")
+                continue
+            content = _read_regular(folder_fd, entry)
+            if isinstance(content, str):
+                job.problems.append(content)
+            elif entry == TIMESTAMP:
+                job.timestamp = content.decode(errors="replace").strip()[:64]
+            else:
+                job.files[entry] = content
+    finally:
+        os.close(folder_fd)
+    return job
 
 
 @dataclass
 class Intake:
     notebooks: dict[str, nbformat.NotebookNode] = field(default_factory=dict)  # name -> parsed
-    problems: dict[str, list[tuple[str, bool]]] = field(default_factory=dict)  # name -> (sentence, look?)
+    notes: list[Note] = field(default_factory=list)
 
-    def note(self, name: str, sentence: str, *, look: bool = True) -> None:
-        """Record a problem with notebook ``name`` ("" = the whole submission)."""
-        self.problems.setdefault(name, []).append((sentence, look))
-
-    @property
-    def needs_look(self) -> bool:
-        return any(look for notes in self.problems.values() for _, look in notes)
+    def note(self, notebook: str, sentence: str, *, look: bool = True) -> None:
+        self.notes.append(Note(notebook, sentence, look))
 
 
 def _grade_ids(notebook) -> set[str]:
-    return {c.metadata.get("nbgrader", {}).get("grade_id") for c in notebook.cells} - {None}
+    return {c.get("metadata", {}).get("nbgrader", {}).get("grade_id") for c in notebook.cells} - {None}
 
 
-def _read(path: Path):
+def _parse(name: str, data: bytes):
     try:
-        return nbformat.read(path, as_version=4), None
-    except (json.JSONDecodeError, nbformat.reader.NotJSONError):
-        return None, f"{path.name} is not a valid notebook (its JSON is broken or incomplete)"
-    except Exception as exc:  # nbformat validation and other read failures
-        return None, f"{path.name} could not be read as a notebook ({type(exc).__name__}: {str(exc)[:120]})"
+        raw = json.loads(data)
+        notebook = nbformat.from_dict(raw)
+        if not isinstance(notebook.get("cells"), list):
+            raise ValueError("no cells")
+        for cell in notebook.cells:
+            if not isinstance(cell, dict) or cell.get("cell_type") not in ("code", "markdown", "raw"):
+                raise ValueError("a cell of unknown type")
+            source = cell.get("source", "")
+            cell["source"] = "".join(source) if isinstance(source, list) else str(source)
+            cell.setdefault("metadata", {})
+            if not isinstance(cell["metadata"], dict):
+                cell["metadata"] = {}
+        return notebook, None
+    except (ValueError, TypeError, RecursionError, AttributeError):
+        return None, f"{name} is not a valid notebook (its JSON is broken or incomplete)"
 
 
-def _locked_changes(name: str, submitted, released, intake: Intake) -> None:
-    by_id = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in submitted.cells}
-    deleted, edited = [], []
-    for cell in released.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if not meta.get("locked"):
-            continue
-        mine = by_id.get(meta["grade_id"])
-        if mine is None:
-            deleted.append(meta["grade_id"])
-        elif mine.source != cell.source:
-            edited.append(meta["grade_id"])
-    if deleted:
-        intake.note(name, f"locked cell(s) deleted and restored before grading: {', '.join(deleted)}")
-    if edited:
-        intake.note(name, f"locked cell(s) edited and restored before grading: {', '.join(edited)}")
-
-
-def take_in(folder: Path, released: dict[str, nbformat.NotebookNode]) -> Intake:
-    """Read ``folder`` (one student's submission) against the released notebooks."""
+def take_in(job: SubmissionJob, release: dict[str, nbformat.NotebookNode], only: list[str] | None = None) -> Intake:
+    """Read ``job``'s notebooks against the released ones (``only``: the notebooks graded)."""
     intake = Intake()
-    files = sorted(folder.glob("*.ipynb")) if folder.is_dir() else []
-    if not files:
-        intake.note("", "empty submission: no notebook was submitted")
-        return intake
+    for problem in job.problems:
+        intake.note("", problem)
+    wanted = [name for name in release if only is None or name in only]
     unknown = {}
-    for path in files:
-        notebook, problem = _read(path)
-        if path.stem in released:
-            if problem:
-                intake.note(path.stem, problem + "; graded as missing")
+    for filename, data in sorted(job.files.items()):
+        name = filename[: -len(".ipynb")]
+        notebook, problem = _parse(filename, data)
+        if name in release:
+            if name not in wanted:
                 continue
-            intake.notebooks[path.stem] = notebook
-            if path.stat().st_size > LARGE_BYTES:
-                intake.note(path.stem, f"the submitted notebook was {path.stat().st_size / 1e6:.0f} MB "
-                                       "(stored outputs); outputs were cleared before grading", look=False)
+            if problem:
+                intake.note(name, problem + "; graded as missing")
+                continue
+            intake.notebooks[name] = notebook
+            if len(data) > LARGE_BYTES:
+                intake.note(name, f"the submitted notebook was {len(data) / 1e6:.0f} MB (stored outputs); "
+                                  "outputs were cleared before grading", look=False)
         elif notebook is not None:
-            unknown[path.name] = notebook
-    for name in released:
-        if name in intake.notebooks or name in intake.problems:
+            unknown[filename] = notebook
+    for name in wanted:
+        if name in intake.notebooks or any(n.notebook == name for n in intake.notes):
             continue
-        wanted = _grade_ids(released[name])
-        matches = [f for f, nb in unknown.items() if len(wanted & _grade_ids(nb)) >= len(wanted) / 2]
+        ids = _grade_ids(release[name])
+        matches = [f for f, nb in unknown.items() if len(ids & _grade_ids(nb)) >= len(ids) / 2]
         if len(matches) == 1:
             intake.notebooks[name] = unknown.pop(matches[0])
             intake.note(name, f"submitted as {matches[0]}; graded as {name}.ipynb (renamed)")
         else:
             intake.note(name, f"{name}.ipynb was not submitted; graded as missing (0 points)")
-    for name, notebook in intake.notebooks.items():
-        _locked_changes(name, notebook, released[name], intake)
     for stray in unknown:
         intake.note("", f"{stray} is not part of the assignment and was ignored", look=False)
+    if not job.files and not job.problems:
+        intake.notes = [Note("", "empty submission: no notebook was submitted")]
+    for notebook in intake.notebooks.values():
+        for cell in notebook.cells:  # stored outputs are never graded
+            if cell.get("cell_type") == "code":
+                cell["outputs"], cell["execution_count"] = [], None
     return intake

@@ -1,61 +1,57 @@
-"""The reference answers, read from the instructor notebooks: their solution cells.
+"""The reference answers, and their results on every grading incident.
 
-One source of truth: the model answer a student sees in the instructor's notebook is
-exactly what the hidden checks compare against, and what the tests use as "the fix".
+One source of truth: the model answers in the instructor notebooks' solution cells. The
+solved notebooks are executed by a grading worker exactly as a student's are (same
+sandbox, same answer extraction), and each answer's check task runs on the same
+incidents, so a student's result is always compared with what the model answer gives on
+the very same incident. Results are cached in the course's private state folder, keyed by
+everything that shapes them.
 """
 
 from __future__ import annotations
 
-import ast
-from functools import lru_cache
+import copy
+import hashlib
+import json
 from pathlib import Path
 
 import nbformat
 
-from .release import SOURCE
-
-BEGIN, END = "BEGIN SOLUTION", "END SOLUTION"
-
-
-def without_markers(text: str) -> str:
-    """The solution as written: the region's content, without its delimiter lines."""
-    return "\n".join(line for line in text.split("\n") if BEGIN not in line and END not in line)
+from . import layout, markers
+from .kinds import KINDS
 
 
-def without_solution(text: str) -> str:
-    """What is left when the solution region is taken out (the student's starting point)."""
-    kept, inside = [], False
-    for line in text.split("\n"):
-        if BEGIN in line:
-            inside = True
-        elif END in line:
-            inside = False
-        elif not inside:
-            kept.append(line)
-    return "\n".join(kept)
+def solved_notebooks(source: Path = layout.SOURCE) -> dict[str, nbformat.NotebookNode]:
+    """The instructor notebooks with their solutions in place and no hidden-test region."""
+    solved = {}
+    for path in sorted(Path(source).glob("*.ipynb")):
+        notebook = nbformat.read(path, as_version=4)
+        for cell in notebook.cells:
+            meta = cell.metadata.get("nbgrader", {})
+            if meta.get("solution"):
+                cell.source = markers.without_markers(cell.source)
+            if markers.hidden_region(cell.source) is not None:
+                cell.source = markers.without_hidden(cell.source)
+        solved[path.stem] = notebook
+    return solved
 
 
-def split_magic(source: str) -> tuple[str, str]:
-    """``('%%sql --save name', 'select ...')`` for a cell-magic cell, ``('', source)`` otherwise."""
-    if source.startswith("%%"):
-        first, _, body = source.partition("\n")
-        return first.strip(), body
-    return "", source
+def solution_cells(source: Path = layout.SOURCE, *, raw: bool = False) -> dict[str, tuple[str, str]]:
+    """grade_id -> (notebook name, solution source), for every solution cell.
 
-
-@lru_cache(maxsize=None)
-def solution_cells() -> dict[str, tuple[str, str]]:
-    """grade_id -> (notebook name, cell source) for every solution cell of the sources."""
+    The source is the model answer as the student would write it (markers removed), or,
+    with ``raw``, the instructor's cell as it is (markers and all).
+    """
     cells = {}
-    for path in sorted(Path(SOURCE).glob("*.ipynb")):
+    for path in sorted(Path(source).glob("*.ipynb")):
         for cell in nbformat.read(path, as_version=4).cells:
             meta = cell.metadata.get("nbgrader", {})
             if meta.get("solution"):
-                cells[meta["grade_id"]] = (path.stem, cell.source)
+                cells[meta["grade_id"]] = (path.stem, cell.source if raw else markers.without_markers(cell.source))
     return cells
 
 
-def solution_only_lines(longer_than: int = 12) -> set[str]:
+def solution_only_lines(source: Path = layout.SOURCE, longer_than: int = 12) -> set[str]:
     """Distinctive lines that appear only inside the sources' solution regions.
 
     What a student copy must never contain. A line that also appears outside every
@@ -63,32 +59,93 @@ def solution_only_lines(longer_than: int = 12) -> set[str]:
     nothing, and short lines are too common to count.
     """
     inside, outside = set(), set()
-    for path in sorted(Path(SOURCE).glob("*.ipynb")):
+    for path in sorted(Path(source).glob("*.ipynb")):
         for cell in nbformat.read(path, as_version=4).cells:
-            kept = {line.strip() for line in without_solution(cell.source).splitlines()}
+            kept = {line.strip() for line in markers.without_solution(cell.source).splitlines()}
             outside |= kept
-            inside |= {line.strip() for line in without_markers(cell.source).splitlines()} - kept
+            inside |= {line.strip() for line in markers.without_markers(cell.source).splitlines()} - kept
     return {line for line in inside - outside if len(line) > longer_than}
 
 
-def reference_sql(grade_id: str) -> str:
-    magic, body = split_magic(solution_cells()[grade_id][1])
-    assert magic.startswith("%%sql"), f"{grade_id} is not a %%sql answer"
-    return without_markers(body).strip()
-
-
-def reference_value(grade_id: str):
-    """The literal a Python answer cell assigns (e.g. scheduler_command = "dbt run")."""
-    tree = ast.parse(without_markers(solution_cells()[grade_id][1]))
-    (assignment,) = [node for node in tree.body if isinstance(node, ast.Assign)]
-    return ast.literal_eval(assignment.value)
-
-
-def reference_project_files() -> dict[str, str]:
+def project_files(source: Path = layout.SOURCE) -> dict[str, str]:
     """Project-relative path -> content, for every %%project_file answer (the fix)."""
     files = {}
-    for _, source in solution_cells().values():
-        magic, body = split_magic(source)
+    for _, text in solution_cells(source).values():
+        magic, body = markers.split_magic(text)
         if magic.startswith("%%project_file"):
-            files[magic.split(maxsplit=1)[1].strip()] = without_markers(body)
+            files[magic.split(maxsplit=1)[1].strip()] = body
     return files
+
+
+def cache_key(bundle, source: Path) -> str:
+    """Everything that shapes reference results: the bundle, the solutions, the grader's code."""
+    digest = hashlib.sha256(bundle.compute_digest().encode())
+    for path in sorted(Path(source).glob("*.ipynb")):
+        digest.update(path.read_bytes())
+    import wt06
+
+    for root in (layout.PACKAGE, Path(wt06.__file__).parent):
+        for path in sorted(root.rglob("*.py")):
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:20]
+
+
+def compute(worker, source: Path = layout.SOURCE) -> dict:
+    """question id -> {"answer": the model answer's value, "result": its checker result}."""
+    answers = {}
+    for name, notebook in solved_notebooks(source).items():
+        if name not in worker.release:
+            continue
+        executed = worker.execute(name, copy.deepcopy(notebook))
+        errors = [f"cell {i + 1}: {o.get('ename')}: {str(o.get('evalue'))[:200]}"
+                  for i, c in enumerate(executed.notebook.cells) if c.cell_type == "code"
+                  for o in c.get("outputs", []) if o.get("output_type") == "error"]
+        if errors:
+            raise RuntimeError(f"the instructor notebook {name} does not run cleanly in the grading sandbox: "
+                               + "; ".join(errors[:3]))
+        answers.update({(name, ref): state for ref, state in executed.answers.items()})
+    reference, tasks = {}, []
+    for question in worker.questions:
+        state = answers.get((question.notebook, question.answer), {})
+        if "value" not in state:
+            raise RuntimeError(f"the model answer of {question.id} ({question.answer.name}) was not produced: "
+                               f"{state.get('problem', 'nothing was saved')}")
+        value = state["value"]
+        task = KINDS[question.kind].task(question, value)
+        if isinstance(task, str):
+            raise RuntimeError(f"the model answer of {question.id} cannot be checked: {task}")
+        reference[question.id] = {"answer": value, "result": value if task is None else None}
+        if task is not None:
+            chosen = worker.incidents_for(question)
+            tasks.append({"question": question.id, "kind": question.kind, "task": task,
+                          "incidents": [i.id for i in chosen], "_incidents": chosen})
+    results = worker._run_tasks(tasks)
+    for task in tasks:
+        result = results.get(task["question"])
+        if result is None or "checker_error" in result:
+            raise RuntimeError(f"the model answer of {task['question']} failed in the checker: "
+                               f"{(result or {}).get('checker_error', 'no result')}")
+        reference[task["question"]]["result"] = result
+    for question in worker.questions:  # a model answer must pass its own check
+        expected = reference[question.id]
+        verdict = KINDS[question.kind].compare(question, expected["result"], expected["result"])
+        if not verdict.passed:
+            raise RuntimeError(f"the model answer of {question.id} fails its own hidden check: {verdict.message}")
+    return reference
+
+
+def load_or_compute(bundle, worker_factory, course: Path, source: Path) -> dict:
+    key = cache_key(bundle, source)
+    stored = layout.state_dir(course) / "reference" / f"{key}.json"
+    if stored.is_file():
+        return json.loads(stored.read_text())
+    worker = worker_factory()
+    try:
+        reference = compute(worker, source)
+    finally:
+        worker.close()
+    stored.parent.mkdir(parents=True, exist_ok=True)
+    tmp = stored.with_suffix(".tmp")
+    tmp.write_text(json.dumps(reference))
+    tmp.replace(stored)
+    return reference

@@ -1,0 +1,168 @@
+"""The incidents a course grades on: the student's own, and secret variants of it.
+
+A hidden check re-runs a student's answer on other incidents so that an answer typed in
+for the student's incident fails. Those incidents must be unknown to students: their
+seeds come from a per-course secret (``<course>/.wt06/secret``, made on first use,
+git-ignored, never exported; ``WT06_COURSE_SECRET`` overrides it), so neither the
+public generator nor last year's course can predict them. Each is built by the real
+build (``wt06.build``) from its scenario parameters and cached by a digest of
+everything that shapes it; a worker on another machine builds the same incident from the
+same parameters and checks that its digest is the driver's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from . import layout
+
+ENV_SECRET = "WT06_COURSE_SECRET"
+CANONICAL = "canonical"
+# Grading variants per story: how many incidents of each kind a course grades on.
+VARIANTS = {"skipped_marts": 3}
+
+
+@dataclass(frozen=True)
+class IncidentSpec:
+    """An incident as data: how to build it (travels to workers)."""
+
+    id: str  # opaque, e.g. "g2": never shown to students
+    story: str  # canonical | skipped_marts | loader_outage ...
+    params: str | None  # ScenarioParams as JSON; None for the canonical incident (the course's data)
+    digest: str = ""
+
+
+@dataclass
+class Built:
+    """A built incident on this machine."""
+
+    spec: IncidentSpec
+    folder: Path  # holds warehouse.duckdb and incident.json
+    now: str
+    moments: list[str] = field(default_factory=list)
+    facts: dict = field(default_factory=dict)
+
+    @property
+    def warehouse(self) -> Path:
+        return self.folder / "warehouse.duckdb"
+
+
+def course_secret(course: Path) -> bytes:
+    """The course's secret (made on first use, readable by the instructor only)."""
+    if os.environ.get(ENV_SECRET):
+        return os.environ[ENV_SECRET].encode()
+    path = layout.state_dir(course) / "secret"
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32) + "\n")
+    return path.read_text().strip().encode()
+
+
+def _seed(secret: bytes, story: str, number: int) -> int:
+    mac = hmac.new(secret, f"{story}-{number}".encode(), hashlib.sha256).hexdigest()
+    return int(mac[:12], 16)
+
+
+def _source_digest(data_dir: Path | None, params_json: str | None, project: Path) -> str:
+    """A digest of everything that shapes a built incident (inputs, project, builder code)."""
+    import wt06
+
+    digest = hashlib.sha256((params_json or "canonical").encode())
+    roots = [project, Path(wt06.__file__).parent]
+    for root in roots:
+        for path in sorted(root.rglob("*")):
+            if path.is_file() and path.suffix in (".py", ".sql", ".yml", ".yaml") and \
+                    not {"target", "logs", "__pycache__"} & set(path.parts):
+                digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
+    if data_dir is not None:
+        for path in sorted(Path(data_dir).rglob("*")):
+            if path.is_file() and (path.suffix == ".csv" or path.name == "scenario.json") and \
+                    "work" not in path.relative_to(data_dir).parts:
+                digest.update(str(path.relative_to(data_dir)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:20]
+
+
+def grading_specs(course: Path, data_dir: Path, project: Path) -> list[IncidentSpec]:
+    """The canonical incident and the course's secret grading variants, with digests."""
+    from wt06.scenario import ScenarioParams
+
+    secret = course_secret(course)
+    specs = [IncidentSpec("c0", CANONICAL, None, _source_digest(data_dir, None, project))]
+    number = 0
+    for story, count in VARIANTS.items():
+        for index in range(count):
+            params = ScenarioParams.variant(_seed(secret, story, index))
+            params_json = params.to_json()
+            number += 1
+            specs.append(IncidentSpec(f"g{number}", story, params_json, _source_digest(None, params_json, project)))
+    return specs
+
+
+def _moments(warehouse: Path, now) -> list[str]:
+    """Replay moments: the first phantom run's start, every later run's finish, and now."""
+    import duckdb
+
+    from wt06.tables import FULL_RUN
+
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        first = con.execute("select min(started_at) from raw.raw_pipeline_runs where models_run <> ?",
+                            [FULL_RUN]).fetchone()[0]
+        if first is None:
+            return [str(now)]
+        finishes = [r for (r,) in con.execute(
+            "select finished_at from raw.raw_pipeline_runs where started_at >= ? order by 1", [first]).fetchall()]
+    finally:
+        con.close()
+    return [str(m) for m in [first, *finishes, now]]
+
+
+def build(spec: IncidentSpec, cache: Path, *, data_dir: Path, project: Path) -> Built:
+    """The built incident for ``spec`` under ``cache`` (built now if not cached)."""
+    from wt06.build import build_warehouse
+    from wt06.scenario import Scenario, ScenarioParams, load_scenario
+
+    digest = _source_digest(data_dir if spec.params is None else None, spec.params, project)
+    if spec.digest and digest != spec.digest:
+        raise RuntimeError(f"incident {spec.id}: this machine builds digest {digest}, the driver expects "
+                           f"{spec.digest}; install the same version of the course on every grading machine")
+    folder = Path(cache) / digest
+    info = folder / "incident.json"
+    if not info.is_file():
+        tmp = Path(tempfile.mkdtemp(prefix=f".{digest}-", dir=Path(cache)))
+        try:
+            if spec.params is None:
+                scenario, source = load_scenario(data_dir), data_dir
+            else:
+                scenario = Scenario(ScenarioParams.from_json(spec.params))
+                source = tmp / "data"
+                scenario.write(source)
+            build_warehouse(tmp / "warehouse.duckdb", data_dir=source, project=project, work=tmp / "build")
+            shutil.rmtree(tmp / "build", ignore_errors=True)
+            now = scenario.story_now
+            meta = {"story": spec.story, "now": str(now), "moments": _moments(tmp / "warehouse.duckdb", now),
+                    "facts": {"freeze_day": scenario.params.freeze_day}}
+            (tmp / "incident.json").write_text(json.dumps(meta))
+            try:
+                os.replace(tmp, folder)  # atomic: another worker may have built it meanwhile
+            except OSError:
+                pass
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    meta = json.loads(info.read_text())
+    return Built(IncidentSpec(spec.id, spec.story, spec.params, digest), folder, meta["now"], meta["moments"],
+                 meta.get("facts", {}))
+
+
+def as_dict(spec: IncidentSpec) -> dict:
+    return asdict(spec)

@@ -1,0 +1,65 @@
+"""nbgrader's region markers, and what the course reads between them.
+
+Solution regions (``BEGIN SOLUTION`` / ``END SOLUTION``) hold the model answers; hidden
+test regions (``BEGIN HIDDEN TESTS`` / ``END HIDDEN TESTS``) hold each question's
+declaration (questions.py). nbgrader matches the markers as substrings, so they work in
+any cell language (``-- BEGIN SOLUTION`` in SQL, ``# BEGIN SOLUTION`` in YAML).
+"""
+
+from __future__ import annotations
+
+BEGIN_SOLUTION, END_SOLUTION = "BEGIN SOLUTION", "END SOLUTION"
+BEGIN_HIDDEN, END_HIDDEN = "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"
+ALL = (BEGIN_SOLUTION, END_SOLUTION, BEGIN_HIDDEN, END_HIDDEN)
+
+
+def without_markers(text: str) -> str:
+    """The solution as written: the region's content, without its delimiter lines."""
+    return "\n".join(line for line in text.split("\n") if BEGIN_SOLUTION not in line and END_SOLUTION not in line)
+
+
+def without_solution(text: str) -> str:
+    """What is left when the solution region is taken out (the student's starting point)."""
+    kept, inside = [], False
+    for line in text.split("\n"):
+        if BEGIN_SOLUTION in line:
+            inside = True
+        elif END_SOLUTION in line:
+            inside = False
+        elif not inside:
+            kept.append(line)
+    return "\n".join(kept)
+
+
+def hidden_region(text: str) -> list[str] | None:
+    """The lines between the hidden-test markers (None: the cell has no hidden region)."""
+    lines, inside, found = [], False, False
+    for line in text.split("\n"):
+        if BEGIN_HIDDEN in line:
+            inside, found = True, True
+        elif END_HIDDEN in line:
+            inside = False
+        elif inside:
+            lines.append(line)
+    return lines if found else None
+
+
+def split_magic(source: str) -> tuple[str, str]:
+    """``('%%sql --save name', 'select ...')`` for a cell-magic cell, ``('', source)`` otherwise."""
+    if source.startswith("%%"):
+        first, _, body = source.partition("\n")
+        return first.strip(), body
+    return "", source
+
+
+def without_hidden(text: str) -> str:
+    """The cell without its hidden-test region (markers included)."""
+    kept, inside = [], False
+    for line in text.split("\n"):
+        if BEGIN_HIDDEN in line:
+            inside = True
+        elif END_HIDDEN in line:
+            inside = False
+        elif not inside:
+            kept.append(line)
+    return "\n".join(kept)

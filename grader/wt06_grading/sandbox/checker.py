@@ -1,0 +1,35 @@
+"""A checker job: run the hidden checks' tasks on the grading incidents, in a jail.
+
+The worker sends one checker job per submission: the tasks that the check kinds built
+from the submission's answers (kinds/), and the incidents to run them on (read-only
+warehouses under the sandbox's incidents mount). Each task runs in this process, one
+after another, each on fresh copies in the job's own tmpfs; a task that fails becomes
+an error result for that question alone. Results are raw (rows, dbt outcomes): the
+worker judges them against the reference results, outside the sandbox.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import time
+from pathlib import Path
+
+
+def run_job(spec: dict, emit) -> None:
+    from ..kinds import KINDS
+    from ..kinds.base import Incident
+
+    incidents = [Incident(**raw) for raw in spec["incidents"]]
+    workspace = Path.cwd()
+    for task in spec["tasks"]:
+        started = time.monotonic()
+        kind = KINDS[task["kind"]]
+        wanted = [i for i in incidents if i.id in task["incidents"]]
+        try:
+            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+                result = kind.run(task["task"], wanted, workspace)
+        except Exception as exc:  # noqa: BLE001 (one broken answer must not stop the others)
+            result = {"checker_error": f"{type(exc).__name__}: {exc}"[:600]}
+        emit({"event": "result", "question": task["question"], "result": result,
+              "seconds": round(time.monotonic() - started, 3)})

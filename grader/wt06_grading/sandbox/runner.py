@@ -1,0 +1,242 @@
+"""Execute a notebook in this (jailed) process, and report its outputs and answers.
+
+A notebook job does what a Jupyter kernel plus nbclient would, without either: an
+IPython shell in this process runs the code cells in order, and every output a kernel
+would send (streams, displays, results, errors) is captured into nbformat outputs. There
+is no kernel to start, no messages to exchange and nothing to shut down: the process was
+forked warm from the zygote and its whole PID namespace ends with it.
+
+After each cell the job reports the cell's outputs and the course's declared answers as
+they stand (a saved query, a variable's value, a project file): answers are what the code
+*did*, so computed answers count and a leftover placeholder line does not. Everything is
+reported as JSON events (see ``emit``); what the worker receives is untrusted data, capped
+in size, never code.
+
+Per-cell timeouts interrupt the cell (``CellTimeoutError``, which ``except Exception``
+does not swallow) and the notebook goes on; a cell that refuses to stop is ended with the
+whole job by the zygote's deadline.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import sys
+import time
+
+MAX_STREAM_CHARS = 100_000  # per cell and stream
+MAX_DATA_CHARS = 2_000_000  # per display value (an image is ~50 kB)
+MAX_OUTPUTS = 200  # per cell
+MAX_ANSWER_CHARS = 200_000  # a query, a project file or a value's JSON
+
+
+class CellTimeoutError(BaseException):
+    """The cell ran past its time limit (a BaseException: `except Exception` does not catch it)."""
+
+
+class _Cell:
+    """The outputs of the cell being run, capped."""
+
+    def __init__(self) -> None:
+        self.outputs: list[dict] = []
+        self.cut = 0
+
+    def add(self, output: dict) -> None:
+        if len(self.outputs) >= MAX_OUTPUTS:
+            self.cut += 1
+            return
+        for key, value in list(output.get("data", {}).items()):
+            if isinstance(value, str) and len(value) > MAX_DATA_CHARS:
+                output["data"][key] = f"[{len(value):,} characters of {key} cut]"
+        self.outputs.append(output)
+
+    def stream(self, name: str, text: str) -> None:
+        last = self.outputs[-1] if self.outputs else None
+        if last is None or last.get("output_type") != "stream" or last["name"] != name:
+            if len(self.outputs) >= MAX_OUTPUTS:
+                self.cut += len(text)
+                return
+            last = {"output_type": "stream", "name": name, "text": ""}
+            self.outputs.append(last)
+        room = MAX_STREAM_CHARS - len(last["text"])
+        if room > 0:
+            last["text"] += text[:room]
+        if len(text) > room:
+            self.cut += len(text) - max(room, 0)
+
+
+class _Stream(io.TextIOBase):
+    def __init__(self, runner: "Runner", name: str) -> None:
+        self.runner, self.name = runner, name
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text) -> int:
+        text = str(text)
+        self.runner.cell.stream(self.name, text)
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return False
+
+
+class Runner:
+    """An IPython shell whose outputs go into the current cell's output list."""
+
+    def __init__(self) -> None:
+        from IPython.core.displayhook import DisplayHook
+        from IPython.core.displaypub import DisplayPublisher
+        from IPython.core.interactiveshell import InteractiveShell
+
+        runner = self
+
+        class Publisher(DisplayPublisher):
+            def publish(self, data, metadata=None, source=None, *, transient=None, update=False, **kwargs):
+                runner.cell.add({"output_type": "display_data", "data": dict(data), "metadata": dict(metadata or {})})
+
+            def clear_output(self, wait=False):
+                runner.cell.outputs.clear()
+
+        class Hook(DisplayHook):
+            def start_displayhook(self):
+                self._result = None
+
+            def write_output_prompt(self):
+                pass
+
+            def write_format_data(self, format_dict, md_dict=None):
+                self._result = (dict(format_dict), dict(md_dict or {}))
+
+            def finish_displayhook(self):
+                if self._result is not None:
+                    data, metadata = self._result
+                    runner.cell.add({"output_type": "execute_result", "data": data, "metadata": metadata,
+                                     "execution_count": self.shell.execution_count})
+                self._result = None
+
+        self.cell = _Cell()
+        self.shell = InteractiveShell.instance(displayhook_class=Hook, display_pub_class=Publisher,
+                                               colors="nocolor")
+        self.shell.enable_gui = lambda gui=None: None  # %matplotlib inline needs no event loop
+        self.shell._showtraceback = self._record_error
+        self.shell.showtraceback_orig = self.shell.showtraceback
+
+    def _record_error(self, etype, evalue, stb) -> None:
+        name = getattr(etype, "__name__", str(etype))
+        self.cell.add({"output_type": "error", "ename": str(name), "evalue": str(evalue)[:5000],
+                       "traceback": [str(line)[:5000] for line in list(stb)[-60:]]})
+
+    def run_cell(self, source: str, timeout: float) -> tuple[list[dict], int | None, int]:
+        """Run one cell; (outputs, execution count, characters cut)."""
+        self.cell = _Cell()
+
+        def on_timeout(signum, frame):
+            raise CellTimeoutError(f"the cell ran longer than {timeout:g} s and was interrupted")
+
+        previous = signal.signal(signal.SIGALRM, on_timeout)
+        signal.setitimer(signal.ITIMER_REAL, timeout)
+        try:
+            self.shell.run_cell(source, store_history=True, silent=False)
+        except CellTimeoutError as exc:  # raised between IPython's own handlers
+            self._record_error(CellTimeoutError, exc, [f"CellTimeoutError: {exc}"])
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+        for output in self.cell.outputs:
+            if output.get("ename") == "CellTimeoutError":
+                output["traceback"] = [f"CellTimeoutError: {output['evalue']}"]
+        return self.cell.outputs, self.shell.execution_count - 1, self.cell.cut
+
+
+# ----- answers --------------------------------------------------------------------
+_PLAIN = (str, int, float, bool, type(None))
+
+
+def plain_value(value):
+    """A JSON-able copy of ``value`` (str, number, bool, None or a flat collection of them).
+
+    Checks exact types only, so nothing a student's class defines (``__eq__``, ``__iter__``,
+    ``__str__``) runs here. Raises ValueError naming what the value is instead.
+    """
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
+    if kind in (list, tuple, set, frozenset):
+        items = list(value)
+        if len(items) > 1000:
+            raise ValueError(f"a {kind.__name__} of {len(items)} items is too large to be an answer")
+        bad = [type(item).__name__ for item in items if type(item) not in _PLAIN]
+        if bad:
+            raise ValueError(f"a {kind.__name__} holding a {bad[0]}; use plain strings or numbers")
+        if kind in (set, frozenset):
+            return {"set": sorted(items, key=repr)}
+        return items
+    raise ValueError(f"a {kind.__name__}, not a plain value (a string, a number or a set of strings)")
+
+
+def _saved_query(name: str):
+    from sql.store import store
+
+    if name not in list(store._data):
+        return None
+    return str(store._data[name])
+
+
+def read_answer(answer: dict, shell) -> dict:
+    """The current state of one declared answer: {"value": ...} or {"problem": ...} or {}."""
+    kind, name = answer["type"], answer["name"]
+    try:
+        if kind == "query":
+            text = _saved_query(name)
+            return {} if text is None else {"value": text[:MAX_ANSWER_CHARS]}
+        if kind == "value":
+            if name not in shell.user_ns:
+                return {}
+            return {"value": plain_value(shell.user_ns[name])}
+        if kind == "file":
+            from wt06 import notebook
+
+            session = getattr(notebook, "_current", None)
+            if session is None:
+                return {}
+            path = os.path.join(str(session.project), name)
+            if not os.path.isfile(path):
+                return {}
+            with open(path, encoding="utf-8", errors="replace") as handle:
+                return {"value": handle.read(MAX_ANSWER_CHARS)}
+    except ValueError as exc:
+        return {"problem": str(exc)}
+    except Exception as exc:  # noqa: BLE001 (whatever the student's code did to the tools)
+        return {"problem": f"the answer could not be read ({type(exc).__name__})"}
+    raise ValueError(f"unknown answer type {kind!r}")
+
+
+def run_job(spec: dict, emit) -> None:
+    """Run the notebook in ``spec`` ({"cells": [...], "answers": [...], "cell_timeout": s})."""
+    sys.stdin = open(os.devnull)
+    runner = Runner()
+    sys.stdout, sys.stderr = _Stream(runner, "stdout"), _Stream(runner, "stderr")
+    answers = spec.get("answers", [])
+    known: dict[str, str] = {}
+    timeout = float(spec.get("cell_timeout", 60))
+    emit({"event": "start", "pid": os.getpid()})
+    for index, source in enumerate(spec["cells"]):
+        if source is None:  # a markdown cell
+            continue
+        started = time.monotonic()
+        outputs, count, cut = runner.run_cell(source, timeout)
+        emit({"event": "cell", "index": index, "outputs": outputs, "execution_count": count, "cut": cut,
+              "seconds": round(time.monotonic() - started, 3)})
+        for answer in answers:
+            state = read_answer(answer, runner.shell)
+            digest = json.dumps(state, sort_keys=True, default=str)
+            key = f"{answer['type']}:{answer['name']}"
+            if state and known.get(key) != digest:
+                known[key] = digest
+                emit({"event": "answer", "type": answer["type"], "name": answer["name"], "cell": index, **state})

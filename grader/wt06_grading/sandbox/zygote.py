@@ -1,0 +1,162 @@
+"""The zygote: a warm Python inside the sandbox that forks one jailed process per job.
+
+``python -m wt06_grading.sandbox.zygote`` is started by the worker inside bubblewrap
+(see bwrap.py). It imports everything a job needs once (IPython, pandas, DuckDB,
+jupysql, matplotlib, dbt, the course package), then serves jobs one at a time over its
+stdin/stdout (frames.py): for each job it forks, the child jails itself (jail.py) and
+runs the job, writing newline-delimited JSON events into a pipe. The zygote relays those
+bytes to the worker when the job ends, and ends the job itself when it runs past its
+deadline or writes more than it may. The zygote never runs student code: every job is a
+child, so no job can change what the next one starts from.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import select
+import signal
+import sys
+import time
+
+from . import frames, jail
+
+# Job kinds: "module:function", imported before the first fork. A job function takes
+# (spec, emit) and reports through emit(dict).
+JOB_KINDS = {
+    "notebook": "wt06_grading.sandbox.runner:run_job",
+    "checker": "wt06_grading.sandbox.checker:run_job",
+    "probe": "wt06_grading.sandbox.zygote:probe_job",
+}
+_KILL_GRACE = 2.0
+
+
+def probe_job(spec: dict, emit) -> None:
+    """A job that reports what it can see: the sandbox's own self-test."""
+    status = open("/proc/self/status").read()
+    emit({"pid": os.getpid(), "processes": sorted(p for p in os.listdir("/proc") if p.isdigit()),
+          "cap_eff": next(line.split()[1] for line in status.splitlines() if line.startswith("CapEff")),
+          "uid": os.getuid(), "cwd": os.getcwd(), "env": sorted(os.environ)})
+
+
+def _resolve(target: str):
+    module, _, function = target.partition(":")
+    return getattr(importlib.import_module(module), function)
+
+
+def _emitter(fd: int):
+    def emit(event: dict) -> None:
+        line = (json.dumps(event, separators=(",", ":"), default=str) + "\n").encode()
+        view = memoryview(line)
+        while view:
+            view = view[os.write(fd, view):]
+    return emit
+
+
+def _child(kind: str, spec: dict, write: int) -> None:
+    """In the forked child: quiet the standard streams, jail, run the job, exit."""
+    try:
+        null = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(null, fd)
+        os.closerange(3, write)
+        os.closerange(write + 1, 1 << 16)
+        limits = spec.get("jail")
+        if limits is None:  # --no-sandbox: an unconfined child in a folder of its own
+            os.environ.clear()
+            os.environ.update(spec.get("env", {}))
+            os.makedirs(spec["workdir"], exist_ok=True)
+            os.chdir(spec["workdir"])
+        else:
+            jail.enter(jail.JailSpec(
+                hide=tuple(limits.get("hide", ())), job_bytes=limits.get("job_bytes", 1 << 30),
+                memory_bytes=limits.get("memory_bytes", 4 << 30), cpu_seconds=limits.get("cpu_seconds", 600),
+                file_bytes=limits.get("file_bytes", 512 << 20), processes=limits.get("processes"),
+                env=spec.get("env", {})))
+        emit = _emitter(write)
+        _resolve(JOB_KINDS[kind])(spec, emit)
+        emit({"event": "end"})
+        os._exit(0)
+    except BaseException as exc:  # noqa: BLE001 (a job must end here, never return into the zygote loop)
+        try:
+            _emitter(write)({"event": "crash", "error": f"{type(exc).__name__}: {exc}"[:1000]})
+        finally:
+            os._exit(70)
+
+
+def run(kind: str, spec: dict, deadline: float, max_bytes: int) -> tuple[dict, bytes]:
+    """Fork, jail and run one job; return (outcome, the job's output bytes)."""
+    started = time.monotonic()
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read)
+        _child(kind, spec, write)
+    os.close(write)
+    chunks, size, timed_out, truncated = [], 0, False, False
+    end = started + deadline
+    try:
+        while True:
+            left = end - time.monotonic()
+            if left <= 0:
+                timed_out = True
+                break
+            ready, _, _ = select.select([read], [], [], left)
+            if not ready:
+                continue
+            chunk = os.read(read, 1 << 20)
+            if not chunk:
+                break
+            if size + len(chunk) > max_bytes:
+                chunks.append(chunk[: max_bytes - size])
+                truncated = True
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    finally:
+        os.close(read)
+        if timed_out or truncated:
+            os.kill(pid, signal.SIGKILL)  # its death kills PID 1 of the job, and the namespace
+        _, status = os.waitpid(pid, 0)
+    return ({"status": os.waitstatus_to_exitcode(status), "timed_out": timed_out, "truncated": truncated,
+             "seconds": round(time.monotonic() - started, 3)}, b"".join(chunks))
+
+
+def preload(modules: list[str]) -> float:
+    started = time.monotonic()
+    for target in set(JOB_KINDS.values()):
+        _resolve(target)
+    for module in modules:
+        importlib.import_module(module)
+    return time.monotonic() - started
+
+
+def main() -> int:
+    channel_in, channel_out = os.dup(0), os.dup(1)
+    null = os.open(os.devnull, os.O_RDWR)
+    os.dup2(null, 0)
+    os.dup2(null, 1)  # a stray print in an import must not corrupt the frame channel
+    hello = frames.read_json(channel_in)
+    seconds = preload(hello.get("preload", []))
+    problem = None
+    if hello.get("jail", True):
+        os.makedirs(jail.JOB_ROOT, exist_ok=True)
+        problem = jail.probe()
+    frames.write_json(channel_out, {"op": "ready", "preload_seconds": round(seconds, 3), "jail": problem,
+                                    "pid": os.getpid()})
+    while True:
+        try:
+            request = frames.read_json(channel_in)
+        except frames.FrameError:
+            return 0
+        if request.get("op") == "exit":
+            return 0
+        outcome, output = run(request["kind"], request["spec"], float(request.get("deadline", 600)),
+                              int(request.get("max_bytes", 64 << 20)))
+        frames.write_json(channel_out, {"op": "done", **outcome})
+        frames.write_frame(channel_out, output)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
