@@ -220,6 +220,9 @@ def read_answer(answer: dict, shell) -> dict:
 def run_job(spec: dict, emit) -> None:
     """Run the notebook in ``spec`` ({"cells": [...], "answers": [...], "cell_timeout": s})."""
     sys.stdin = open(os.devnull)
+    for variable in ("HOME", "IPYTHONDIR", "MPLCONFIGDIR", "TMPDIR", "WT06_WORK_DIR"):
+        if os.environ.get(variable):
+            os.makedirs(os.environ[variable], exist_ok=True)
     runner = Runner()
     sys.stdout, sys.stderr = _Stream(runner, "stdout"), _Stream(runner, "stderr")
     answers = spec.get("answers", [])

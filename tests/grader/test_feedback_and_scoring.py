@@ -1,0 +1,78 @@
+"""Scores follow nbgrader's rules plus the hidden verdicts; feedback pages are inert."""
+
+from __future__ import annotations
+
+import re
+
+import nbformat
+
+from wt06_grading import feedback, layout, scoring
+from wt06_grading.kinds.base import Verdict
+from wt06_grading.sandbox.runner import plain_value
+from wt06_grading.worker import clean_message
+
+NAME = "01_detect_staleness"
+
+
+def _release():
+    return nbformat.read(layout.RELEASE_NOTEBOOKS / f"{NAME}.ipynb", as_version=4)
+
+
+def _cell(notebook, grade_id):
+    return next(c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+
+
+def test_a_cell_scores_only_when_it_ran_cleanly_and_its_hidden_check_passed():
+    released, executed = _release(), _release()
+    _cell(executed, "test_dashboard_gap").outputs = [nbformat.v4.new_output("stream", name="stderr", text="warn")]
+    verdicts = {"test_mart_staleness": Verdict(False, "On another incident your query is not right."),
+                "test_dashboard_gap": Verdict(True)}
+    rows = {r.grade_id: r for r in scoring.score_notebook(NAME, released, executed, verdicts)}
+    assert rows["test_mart_staleness"].score == 0 and rows["test_mart_staleness"].reason.startswith("hidden check:")
+    assert rows["test_dashboard_gap"].score == 0 and "stderr" in rows["test_dashboard_gap"].reason
+    outputs = _cell(executed, "test_mart_staleness").outputs
+    assert outputs[-1]["ename"] == scoring.HIDDEN_FAILED
+
+
+def test_points_are_the_courses_whatever_the_notebook_claims():
+    released, executed = _release(), _release()
+    _cell(executed, "test_dashboard_gap").metadata.nbgrader["points"] = 1000
+    verdicts = {"test_mart_staleness": Verdict(True), "test_dashboard_gap": Verdict(True)}
+    rows = scoring.score_notebook(NAME, released, executed, verdicts)
+    assert sum(r.score for r in rows) == sum(p for _, p in scoring.graded_cells(released))
+
+
+def test_feedback_pages_are_inert_and_show_no_hidden_code():
+    notebook = _release()
+    cell = _cell(notebook, "dashboard_gap")
+    cell.outputs = [nbformat.v4.new_output("display_data", data={
+        "text/html": '<img src=x onerror="alert(1)"><script>alert(2)</script><b>ok</b>',
+        "application/javascript": "alert(3)"})]
+    page = feedback.render(notebook, [], ["a note with <script>x</script>"], title=NAME).decode()
+    assert "<script" not in page.lower(), "no script element, the student's or the template's"
+    assert not re.search(r"<[a-z][^>]*\son[a-z]+\s*=", page, re.I), "no event handler attribute"
+    assert "<b>ok</b>" in page, "harmless HTML is kept"
+    assert "Content-Security-Policy" in page and "default-src 'none'" in page
+    assert "BEGIN HIDDEN TESTS" not in page and "question:" not in page
+
+
+def test_answers_are_read_as_plain_values_only():
+    assert plain_value({"b", "a"}) == {"set": ["a", "b"]}
+    assert plain_value(("x", 1)) == ["x", 1]
+
+    class Sneaky(str):
+        def __eq__(self, other):
+            return True
+
+    for bad in (Sneaky("models_run"), object(), [object()], {"a": 1}):
+        try:
+            plain_value(bad)
+        except ValueError:
+            continue
+        raise AssertionError(f"{bad!r} was accepted")
+
+
+def test_verdict_messages_name_no_grader_path():
+    message = clean_message("Permission Error: cannot open /wt06/incidents/abc123/warehouse.duckdb and "
+                            "/tmp/wt06-job/dbt_project/x.sql")
+    assert "/wt06/" not in message and "wt06-job" not in message
