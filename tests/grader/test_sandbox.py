@@ -14,7 +14,7 @@ import pytest
 from wt06_grading.sandbox.bwrap import COURSE_MOUNT, INCIDENTS_MOUNT, Limits, SandboxSpec, Zygote, find_bwrap
 from wt06_grading.sandbox.jail import JOB_ROOT
 
-pytestmark = pytest.mark.skipif(find_bwrap() is None, reason="bubblewrap is not installed (make setup)")
+needs_bwrap = pytest.mark.skipif(find_bwrap() is None, reason="bubblewrap is not installed (make setup)")
 
 
 @pytest.fixture(scope="module")
@@ -49,6 +49,7 @@ def text(outputs) -> str:
         "".join(f"{o['ename']}: {o['evalue']}" for o in outputs if o["output_type"] == "error")
 
 
+@needs_bwrap
 def test_a_job_sees_only_itself_has_no_capabilities_and_no_network(zygote):
     _, out = run(zygote, ["import os\nprint(sorted(p for p in os.listdir('/proc') if p.isdigit()), os.getpid())",
                           "print(open('/proc/self/status').read().split('CapEff:')[1].split()[0])",
@@ -60,6 +61,7 @@ def test_a_job_sees_only_itself_has_no_capabilities_and_no_network(zygote):
     assert "URLError" in text(out[3])
 
 
+@needs_bwrap
 def test_only_the_jobs_own_folder_is_writable_and_hidden_paths_are_hidden(zygote):
     _, out = run(zygote, [
         f"open('{JOB_ROOT}/mine.txt', 'w').write('ok'); print('wrote own')",
@@ -78,6 +80,7 @@ def test_only_the_jobs_own_folder_is_writable_and_hidden_paths_are_hidden(zygote
     assert "No such file" in text(out[6])
 
 
+@needs_bwrap
 def test_nothing_a_job_does_reaches_the_next_job(zygote):
     """Notebook A monkeypatches modules, sets jupysql options, moves, plants; notebook B is untouched."""
     run(zygote, [
@@ -101,6 +104,7 @@ def test_nothing_a_job_does_reaches_the_next_job(zygote):
     assert text(out[3]).strip() == "['1', '2']"
 
 
+@needs_bwrap
 def test_a_cell_timeout_interrupts_the_cell_and_not_the_notebook(zygote):
     outcome, out = run(zygote, ["import time\ntry:\n    time.sleep(60)\nexcept Exception:\n    pass",
                                 "print('next cell ran')"], timeout=1)
@@ -108,17 +112,20 @@ def test_a_cell_timeout_interrupts_the_cell_and_not_the_notebook(zygote):
     assert "next cell ran" in text(out[1]) and not outcome["timed_out"]
 
 
+@needs_bwrap
 def test_a_cell_that_will_not_stop_is_ended_with_its_job(zygote):
     outcome, out = run(zygote, ["import signal\nsignal.signal(signal.SIGALRM, signal.SIG_IGN)\nwhile True:\n    pass",
                                 "print('never')"], timeout=1, deadline=4)
     assert outcome["timed_out"] and 1 not in out
 
 
+@needs_bwrap
 def test_a_dying_job_reports_what_ran_before(zygote):
     outcome, out = run(zygote, ["print('first')", "import os\nos._exit(3)", "print('never')"])
     assert text(out[0]).strip() == "first" and 1 not in out and outcome["status"] == 3
 
 
+@needs_bwrap
 @pytest.mark.slow
 def test_memory_processes_and_output_are_bounded(zygote):
     _, out = run(zygote, ["x = bytearray(6 << 30)"], memory=2 << 30)
@@ -132,3 +139,11 @@ def test_memory_processes_and_output_are_bounded(zygote):
     assert len(text(out[0])) < 200_000 and "done" in text(out[1])
     _, out = run(zygote, ["print('still serving')"])
     assert "still serving" in text(out[0])
+
+
+def test_without_bubblewrap_grading_stops_with_one_sentence(tmp_path, monkeypatch):
+    from wt06_grading.sandbox import bwrap
+
+    monkeypatch.setattr(bwrap, "find_bwrap", lambda: None)
+    with pytest.raises(bwrap.SandboxError, match="make setup.*--no-sandbox"):
+        Zygote(SandboxSpec(course=tmp_path)).start()
