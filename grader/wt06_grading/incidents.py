@@ -26,6 +26,7 @@ from . import layout
 
 ENV_SECRET = "WT06_COURSE_SECRET"
 CANONICAL = "canonical"
+REBUILT = "rebuilt.duckdb"  # beside warehouse.duckdb: the incident right after a full dbt run
 # Grading variants per story: how many incidents of each kind a course grades on.
 VARIANTS = {"skipped_marts": 3}
 
@@ -127,6 +128,20 @@ def _moments(warehouse: Path, now) -> list[str]:
     return [str(m) for m in [first, *finishes, now]]
 
 
+def _rebuild(folder: Path, project: Path, now) -> None:
+    """``rebuilt.duckdb``: the incident after a full ``dbt run`` at its now (the fixed state)."""
+    from wt06 import dbt_runner
+
+    shutil.copy(folder / "warehouse.duckdb", folder / REBUILT)
+    try:
+        result = dbt_runner.invoke("dbt run", as_of=now, warehouse=folder / REBUILT, project=project,
+                                   work=folder / "build", record=False, quiet=True, origin="grader")
+    finally:
+        dbt_runner.release()
+    if not result.success:
+        raise RuntimeError(f"the incident could not be rebuilt with dbt run: {result.summary()}")
+
+
 def build(spec: IncidentSpec, cache: Path, *, data_dir: Path, project: Path) -> Built:
     """The built incident for ``spec`` under ``cache`` (built now if not cached)."""
     from wt06.build import build_warehouse
@@ -148,8 +163,9 @@ def build(spec: IncidentSpec, cache: Path, *, data_dir: Path, project: Path) -> 
                 source = tmp / "data"
                 scenario.write(source)
             build_warehouse(tmp / "warehouse.duckdb", data_dir=source, project=project, work=tmp / "build")
-            shutil.rmtree(tmp / "build", ignore_errors=True)
             now = scenario.story_now
+            _rebuild(tmp, project, now)
+            shutil.rmtree(tmp / "build", ignore_errors=True)
             meta = {"story": spec.story, "now": str(now), "moments": _moments(tmp / "warehouse.duckdb", now),
                     "facts": {"freeze_day": scenario.params.freeze_day}}
             (tmp / "incident.json").write_text(json.dumps(meta))

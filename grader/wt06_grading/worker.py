@@ -97,7 +97,9 @@ class GradingWorker:
         self.zygote = bwrap.Zygote(bwrap.SandboxSpec(
             course=self.course_dir, incidents=self.incident_dir, enabled=bundle.sandbox, limits=self.limits,
             preload=PRELOAD))
+        self._seeds: dict[str, str] | None = None  # dbt parses for the checker's slots (sandbox/warmup.py)
         self._results_cache: dict[str, dict] = {}
+        self.task_seconds: dict[str, float] = {}  # question id -> seconds its last checker task took
         self._jobs = 0
         self.name = f"{socket.gethostname()}:{os.getpid()}"
 
@@ -287,6 +289,24 @@ class GradingWorker:
         checked.seconds = time.monotonic() - started
         return checked
 
+    def seeds(self) -> dict[str, str]:
+        """The dbt parses of the pristine project for the checker's slots, made once per worker."""
+        if self._seeds is None:
+            spec = self._job_spec({})
+            root = spec.pop("root")
+            spec["env"] = self._env(root)
+            spec["project"] = f"{self._paths()[0]}/dbt_project"
+            outcome, output = self.zygote.run("warmup", spec, deadline=300)
+            self._seeds = {}
+            for line in output.decode(errors="replace").splitlines():
+                try:
+                    event = json.loads(line)
+                except ValueError:
+                    continue
+                if isinstance(event, dict) and event.get("event") == "seed" and isinstance(event.get("data"), str):
+                    self._seeds[str(event.get("slot"))] = event["data"]
+        return self._seeds
+
     def _run_tasks(self, tasks: list[dict]) -> dict:
         """Results of ``tasks`` (question id -> raw result), identical tasks run once per worker."""
         if not tasks:
@@ -301,6 +321,7 @@ class GradingWorker:
             root = spec.pop("root")
             spec["env"] = self._env(root)
             spec["tasks"] = [{k: v for k, v in t.items() if k != "_incidents"} for t in todo]
+            spec["seeds"] = self.seeds()
             spec["incidents"] = [vars(i) for i in incident_list.values()]
             outcome, output = self.zygote.run("checker", spec, deadline=CHECKER_SECONDS)
             for line in output.decode(errors="replace").splitlines():
@@ -310,6 +331,7 @@ class GradingWorker:
                     continue
                 if isinstance(event, dict) and event.get("event") == "result" and event.get("question") in keys:
                     self._results_cache[keys[event["question"]]] = event.get("result") or {}
+                    self.task_seconds[event["question"]] = event.get("seconds")
             if outcome.get("timed_out"):
                 for t in todo:
                     self._results_cache.setdefault(keys[t["question"]], {

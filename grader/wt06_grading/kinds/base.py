@@ -56,6 +56,11 @@ class Incident:
     project: str = ""  # the pristine dbt project (the same for every incident)
 
     @property
+    def rebuilt(self) -> str:
+        """The incident right after a full ``dbt run`` at its now (built with the incident)."""
+        return str(Path(self.warehouse).with_name("rebuilt.duckdb"))
+
+    @property
     def is_canonical(self) -> bool:
         return self.story == "canonical"
 

@@ -69,7 +69,7 @@ class Command(Kind):
     def run(self, task: dict, incidents: list[Incident], workspace: Path) -> dict:
         out = {}
         for incident in incidents:
-            space = Workspace(workspace, incident)
+            space = Workspace(workspace, incident, slot="a")
             try:
                 ran = space.dbt(task["words"])
                 staging, revenue, signups = space.sql(STATE_SQL)[0]

@@ -4,12 +4,13 @@ One stale/fresh pair can be passed by a test with memory (it fails the first tim
 runs in a warehouse, passes afterwards) or by luck. So on each incident the test is
 judged on several states, in an order that a memorising test cannot follow:
 
-* real ``dbt test`` runs: the incident as it is (the marts are days old: it must
-  *fail*) and a copy rebuilt by ``dbt run`` at the story's now (it must *pass*);
-* the compiled test (compiled once, its "now" re-set per state) on: the rebuilt copy
-  just inside the SLA (pass) and just past it (fail), one mart rebuilt and the other
-  left stale (fail), one mart rebuilt but empty (fail: an empty mart is not fresh), and
-  the stale and rebuilt states again (the same answers again).
+* on the student's own incident, real ``dbt test`` runs: the incident as it is (the
+  marts are days old: it must *fail*) and the incident rebuilt by ``dbt run`` at the
+  story's now (it must *pass*), so dbt's own verdict counts (severity, config);
+* the compiled test (compiled once, its "now" re-set per state) on: the rebuilt
+  incident just inside the SLA (pass) and just past it (fail), one mart rebuilt and the
+  other left stale (fail), one mart rebuilt but empty (fail: an empty mart is not fresh),
+  and the stale and rebuilt states again (the same answers again).
 
 On grading incidents the SLA variable is set to another value, so a threshold typed in
 instead of ``var("mart_freshness_sla_hours")`` fails there.
@@ -94,34 +95,39 @@ class SingularTest(Kind):
 
     def _run_one(self, task: dict, incident: Incident, workspace: Path) -> dict:
         test, files = task["test"], task["files"]
-        stale, rebuilt = Workspace(workspace, incident, files), Workspace(workspace, incident, files)
+        stale = Workspace(workspace, incident, files, slot="a")
         try:
             sla = _sla_hours(stale.project) + (0 if incident.is_canonical else task["sla_shift_hours"])
             vars_ = ["--vars", json.dumps({SLA_VAR: sla})]
-            states = {"stale": _status(stale.dbt(["dbt", "test", "--select", test, *vars_]))}
-            built = rebuilt.dbt("dbt run")
-            if not built["success"]:
-                return {"story": incident.story, "error": "the project could not be rebuilt: " + str(built["error"])}
-            states["rebuilt"] = _status(rebuilt.dbt(["dbt", "test", "--select", test, *vars_]))
-            sql = _compiled(rebuilt, test, sla)
+            rebuilt = stale.folder / "rebuilt.duckdb"
+            shutil.copy(incident.rebuilt, rebuilt)
+            states = {}
+            if incident.is_canonical:  # dbt's own verdict, severity and config included
+                states["stale"] = _status(stale.dbt(["dbt", "test", "--select", test, *vars_]))
+                kept = stale.folder / "stale.duckdb"
+                shutil.copy(stale.warehouse, kept)
+                shutil.copy(rebuilt, stale.warehouse)  # the same path: dbt keeps its parse
+                states["rebuilt"] = _status(stale.dbt(["dbt", "test", "--select", test, *vars_]))
+                shutil.copy(kept, stale.warehouse)
+            sql = _compiled(stale, test, sla)
             if sql is None:
                 return {"story": incident.story, "states": states}
             now = incident.now
-            checks = [("inside the SLA", rebuilt.warehouse, later(now, sla - 1)),
-                      ("past the SLA", rebuilt.warehouse, later(now, sla + 1))]
-            mixed, empty = rebuilt.folder / "mixed.duckdb", rebuilt.folder / "empty.duckdb"
-            shutil.copy(rebuilt.warehouse, mixed)
-            shutil.copy(rebuilt.warehouse, empty)
+            mixed, empty = stale.folder / "mixed.duckdb", stale.folder / "empty.duckdb"
+            shutil.copy(rebuilt, mixed)
+            shutil.copy(rebuilt, empty)
             _replace_table(mixed, MARTS[1], stale.sql(f"select * from {MARTS[1]}"))
             _replace_table(empty, MARTS[0], [])
-            checks += [("one mart stale", mixed, now), ("one mart empty", empty, now),
-                       ("stale, again", stale.warehouse, now), ("rebuilt, again", rebuilt.warehouse, now)]
+            checks = [("stale, again" if incident.is_canonical else "stale", stale.warehouse, now),
+                      ("inside the SLA", rebuilt, later(now, sla - 1)),
+                      ("past the SLA", rebuilt, later(now, sla + 1)),
+                      ("one mart stale", mixed, now), ("one mart empty", empty, now),
+                      ("rebuilt, again" if incident.is_canonical else "rebuilt", rebuilt, now)]
             for label, warehouse, moment in checks:
                 states[label] = _fails(warehouse, sql, moment)
             return {"story": incident.story, "states": states}
         finally:
             stale.remove()
-            rebuilt.remove()
 
     EXPECTED = {"stale": "fail", "rebuilt": "pass", "inside the SLA": "pass", "past the SLA": "fail",
                 "one mart stale": "fail", "one mart empty": "fail", "stale, again": "fail",

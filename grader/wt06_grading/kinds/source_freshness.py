@@ -30,7 +30,7 @@ class SourceFreshness(Kind):
     def run(self, task: dict, incidents: list[Incident], workspace: Path) -> dict:
         out = {}
         for incident in incidents:
-            space = Workspace(workspace, incident, task["files"])
+            space = Workspace(workspace, incident, task["files"], slot="a")
             try:
                 out[incident.id] = {"story": incident.story,
                                     "now": space.dbt("dbt source freshness"),

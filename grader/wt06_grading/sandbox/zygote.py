@@ -28,6 +28,7 @@ JOB_KINDS = {
     "notebook": "wt06_grading.sandbox.runner:run_job",
     "checker": "wt06_grading.sandbox.checker:run_job",
     "probe": "wt06_grading.sandbox.zygote:probe_job",
+    "warmup": "wt06_grading.sandbox.warmup:run_job",
 }
 _KILL_GRACE = 2.0
 
