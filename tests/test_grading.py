@@ -189,3 +189,15 @@ def test_student_sql_in_the_checker_cannot_read_files(incident_warehouse, tmp_pa
                 "set enable_external_access = true", "install httpfs"):
         result = query(str(incident_warehouse), sql, "2024-02-12 09:00:00")
         assert "error" in result and "the answers" not in str(result), sql
+
+
+@pytest.mark.slow
+def test_the_sandbox_changes_no_honest_score(incident_warehouse, tmp_path):
+    students = ["full_marks", "partly_right", "kernel_crash"]
+    boxed = grade_class(_course(tmp_path / "boxed", students, incident_warehouse), only=FIRST_TWO,
+                        cell_timeout=TIMEOUT, progress=False)
+    open_ = grade_class(_course(tmp_path / "open", students, incident_warehouse), only=FIRST_TWO,
+                        cell_timeout=TIMEOUT, sandbox=False, progress=False)
+    without_note = [line for line in open_.table.read_text().splitlines() if "WITHOUT the sandbox" not in line]
+    assert boxed.table.read_text().splitlines() == without_note
+    assert all("WITHOUT the sandbox" in "".join(_notes(rows)) for rows in _table(open_).values())
