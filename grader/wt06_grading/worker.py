@@ -50,6 +50,7 @@ PRELOAD = ("pandas", "duckdb", "yaml", "matplotlib.pyplot", "matplotlib_inline.b
            "dbt.adapters.duckdb.impl", "wt06.notebook", "wt06.plots", "wt06.monitor", "wt06.dbt_runner",
            "nbformat")
 NOTEBOOK_SECONDS = 900  # a notebook's hard limit, whatever its cells' limits add up to
+IDLE_GRACE = 15  # seconds past a cell's limit before a cell that ignores it ends its notebook
 CHECKER_SECONDS = 900
 _SANDBOX_PATHS = re.compile(r"(/wt06/[\w./-]*|/tmp/wt06-job[\w./-]*|/tmp/tmp\w+[\w./-]*)")
 
@@ -183,7 +184,12 @@ class GradingWorker:
                     cell_timeout=self.bundle.cell_timeout)
         deadline = min(NOTEBOOK_SECONDS, 30 + self.bundle.cell_timeout * max(1, sum(
             1 for c in notebook.cells if c.cell_type == "code")))
-        outcome, output = self.zygote.run("notebook", spec, deadline=deadline)
+        try:
+            outcome, output = self.zygote.run("notebook", spec, deadline=deadline,
+                                              idle=self.bundle.cell_timeout + IDLE_GRACE)
+        finally:
+            if spec["jail"] is None:
+                shutil.rmtree(root, ignore_errors=True)
         executed = Executed(notebook)
         reached = -1
         for line in output.decode(errors="replace").splitlines():
@@ -225,7 +231,11 @@ class GradingWorker:
         if not unfinished:
             return
         first = unfinished[0]
-        if outcome.get("timed_out"):
+        if outcome.get("stalled"):
+            why, ename = "this cell ignored its time limit and was stopped with its notebook", "CellStopped"
+            executed.notes.append(f"cell #{first + 1} ran longer than the time limit and would not stop; "
+                                  "the cells after it were not run")
+        elif outcome.get("timed_out"):
             why, ename = "the notebook ran past its time limit while running this cell", "NotebookTimeout"
             executed.notes.append(f"the notebook ran past its time limit in cell #{first + 1}; "
                                   "the cells after it were not run")
@@ -296,8 +306,11 @@ class GradingWorker:
             root = spec.pop("root")
             spec["env"] = self._env(root)
             spec["project"] = f"{self._paths()[0]}/dbt_project"
-            outcome, output = self.zygote.run("warmup", spec, deadline=300)
             self._seeds = {}
+            try:
+                outcome, output = self.zygote.run("warmup", spec, deadline=300)
+            except bwrap.SandboxLost:
+                return self._seeds  # no seeds: dbt parses in full, as it would anyway
             for line in output.decode(errors="replace").splitlines():
                 try:
                     event = json.loads(line)
@@ -323,7 +336,10 @@ class GradingWorker:
             spec["tasks"] = [{k: v for k, v in t.items() if k != "_incidents"} for t in todo]
             spec["seeds"] = self.seeds()
             spec["incidents"] = [vars(i) for i in incident_list.values()]
-            outcome, output = self.zygote.run("checker", spec, deadline=CHECKER_SECONDS)
+            try:
+                outcome, output = self.zygote.run("checker", spec, deadline=CHECKER_SECONDS)
+            except bwrap.SandboxLost:
+                outcome, output = {"timed_out": True}, b""
             for line in output.decode(errors="replace").splitlines():
                 try:
                     event = json.loads(line)
@@ -363,8 +379,11 @@ class GradingWorker:
                 assembled = assemble(self.release[name], intake.notebooks[name], self.answer_cells.get(name, {}))
                 executed[name] = self.execute(name, assembled.notebook)
                 notes[name] = assembled.notes + executed[name].notes
+            except bwrap.SandboxLost:
+                failed[name] = "the notebook stopped the grading sandbox"
+                result.notes.append(Note(name, "running this notebook stopped the grading sandbox; scored 0"))
             except bwrap.SandboxError:
-                raise  # the sandbox itself is broken: not this submission's fault; stop the batch
+                raise  # the sandbox cannot start: not this submission's fault; stop the batch
             except Exception as exc:  # noqa: BLE001
                 detail = traceback.format_exception_only(type(exc), exc)[-1].strip()[:200]
                 failed[name] = "could not be graded automatically"

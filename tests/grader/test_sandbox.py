@@ -147,3 +147,11 @@ def test_without_bubblewrap_grading_stops_with_one_sentence(tmp_path, monkeypatc
     monkeypatch.setattr(bwrap, "find_bwrap", lambda: None)
     with pytest.raises(bwrap.SandboxError, match="make setup.*--no-sandbox"):
         Zygote(SandboxSpec(course=tmp_path)).start()
+
+
+@needs_bwrap
+def test_a_cell_that_ignores_its_limit_stops_at_the_idle_limit_not_the_deadline(zygote):
+    spec = {"jail": {"hide": [INCIDENTS_MOUNT], "processes": None}, "env": _env(), "answers": [], "cell_timeout": 1,
+            "cells": ["import signal\nsignal.signal(signal.SIGALRM, signal.SIG_IGN)\nwhile True:\n    pass"]}
+    outcome, _ = zygote.run("notebook", spec, deadline=120, idle=3)
+    assert outcome["stalled"] and outcome["seconds"] < 30

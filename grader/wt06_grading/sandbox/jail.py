@@ -160,6 +160,11 @@ def enter(spec: JailSpec) -> None:
     # PID 2: the job itself
     _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     os.setsid()
+    try:  # if memory runs out, the kernel kills a job before it kills the zygote
+        with open("/proc/self/oom_score_adj", "w") as handle:
+            handle.write("1000")
+    except OSError:
+        pass
     _drop_capabilities()
     _limits(spec)
     os.environ.clear()

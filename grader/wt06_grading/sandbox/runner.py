@@ -233,6 +233,7 @@ def run_job(spec: dict, emit) -> None:
         if source is None:  # a markdown cell
             continue
         started = time.monotonic()
+        emit({"event": "begin", "index": index})
         outputs, count, cut = runner.run_cell(source, timeout)
         emit({"event": "cell", "index": index, "outputs": outputs, "execution_count": count, "cut": cut,
               "seconds": round(time.monotonic() - started, 3)})

@@ -86,8 +86,14 @@ def _child(kind: str, spec: dict, write: int) -> None:
             os._exit(70)
 
 
-def run(kind: str, spec: dict, deadline: float, max_bytes: int) -> tuple[dict, bytes]:
-    """Fork, jail and run one job; return (outcome, the job's output bytes)."""
+def run(kind: str, spec: dict, deadline: float, max_bytes: int, idle: float | None = None) -> tuple[dict, bytes]:
+    """Fork, jail and run one job; return (outcome, the job's output bytes).
+
+    The job ends when it exits, when it has run ``deadline`` seconds, when it has written
+    ``max_bytes``, or when it has written nothing for ``idle`` seconds (a notebook job
+    reports every cell as it starts and ends, so a cell that ignores its time limit
+    stops there).
+    """
     started = time.monotonic()
     read, write = os.pipe()
     pid = os.fork()
@@ -95,17 +101,23 @@ def run(kind: str, spec: dict, deadline: float, max_bytes: int) -> tuple[dict, b
         os.close(read)
         _child(kind, spec, write)
     os.close(write)
-    chunks, size, timed_out, truncated = [], 0, False, False
+    chunks, size, timed_out, truncated, stalled = [], 0, False, False, False
     end = started + deadline
+    last = started
     try:
         while True:
-            left = end - time.monotonic()
+            now = time.monotonic()
+            left = end - now
+            if idle is not None:
+                left = min(left, last + idle - now)
             if left <= 0:
+                stalled = time.monotonic() < end
                 timed_out = True
                 break
             ready, _, _ = select.select([read], [], [], left)
             if not ready:
                 continue
+            last = time.monotonic()
             chunk = os.read(read, 1 << 20)
             if not chunk:
                 break
@@ -120,8 +132,8 @@ def run(kind: str, spec: dict, deadline: float, max_bytes: int) -> tuple[dict, b
         if timed_out or truncated:
             os.kill(pid, signal.SIGKILL)  # its death kills PID 1 of the job, and the namespace
         _, status = os.waitpid(pid, 0)
-    return ({"status": os.waitstatus_to_exitcode(status), "timed_out": timed_out, "truncated": truncated,
-             "seconds": round(time.monotonic() - started, 3)}, b"".join(chunks))
+    return ({"status": os.waitstatus_to_exitcode(status), "timed_out": timed_out, "stalled": stalled,
+             "truncated": truncated, "seconds": round(time.monotonic() - started, 3)}, b"".join(chunks))
 
 
 def preload(modules: list[str]) -> float:
@@ -154,7 +166,7 @@ def main() -> int:
         if request.get("op") == "exit":
             return 0
         outcome, output = run(request["kind"], request["spec"], float(request.get("deadline", 600)),
-                              int(request.get("max_bytes", 64 << 20)))
+                              int(request.get("max_bytes", 64 << 20)), request.get("idle"))
         frames.write_json(channel_out, {"op": "done", **outcome})
         frames.write_frame(channel_out, output)
 
