@@ -1,50 +1,47 @@
 """Grade a class in one command: every submission, isolated, in parallel, into one gradebook.
 
-``grade_class`` takes submissions from the standard nbgrader folder
-(``submitted/<student>/wt06/``), grades each in its own scratch folder (see
-submission.py), merges the results into the course gradebook one student at a time,
-copies the feedback and autograded notebooks to ``feedback/`` and ``autograded/``, and
-writes the grade table (``grades.csv``). A broken submission is graded as far as it can
-be, with a reason; it never stops the batch or costs another student's grade.
+``grade_class`` is the Python entry point (the ``grade`` command and the tests call it):
+it registers the assignment in the course gradebook, packs the course for the grading
+workers (``engine.worker_impl.course_bundle``) and hands the submissions in
+``submitted/<student>/wt06/`` to the Dask engine (engine.py), which grades each one on a
+worker, in its own scratch folder, and writes the gradebook, ``feedback/``,
+``autograded/`` and the grade table (``grades.csv``) as results arrive. A broken
+submission is graded as far as it can be, with a reason; it never stops the batch or
+costs another student's grade. A rerun grades only what is new or changed.
 """
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import shutil
 import sys
-import tempfile
-import time
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import nbformat
-
-from wt06 import paths
-from wt06.errors import CourseError
-from wt06.warehouse import require_built
-
-from .gradebook import merge_student
+from . import engine
+from .contract import SubmissionResult
+from .engine import COLUMNS, BatchStats, Progress, write_table  # noqa: F401  (re-exported)
 from .hidden import Reference
 from .release import ASSIGNMENT, GRADER, SOURCE, generate
-from .scenarios import prepare
-from .submission import Graded, Row, Settings, grade_submission
-
-COLUMNS = ["student", "assignment", "notebook", "question", "score", "max", "status", "reason"]
 
 
 @dataclass
 class ClassResult:
-    graded: list[Graded] = field(default_factory=list)
+    results: list[SubmissionResult] = field(default_factory=list)  # every student in the table
     table: Path | None = None
     seconds: float = 0.0
+    stats: BatchStats = field(default_factory=BatchStats)
+    graded_now: list[str] = field(default_factory=list)
+
+    @property
+    def graded(self) -> list[SubmissionResult]:
+        return self.results
 
     @property
     def needs_look(self) -> list[str]:
-        return [g.student for g in self.graded if g.needs_look]
+        return [r.student for r in self.results if r.needs_look]
 
     @property
     def exit_code(self) -> int:
@@ -67,51 +64,6 @@ def _reference(scenarios: dict, cache: Path) -> Reference:
     return reference
 
 
-def _released(course: Path) -> dict:
-    generated = generate(course)
-    return {p.stem: nbformat.read(p, as_version=4) for p in sorted(generated.glob("*.ipynb"))}
-
-
-def _students(submitted: Path) -> list[tuple[str, Path]]:
-    if not submitted.is_dir():
-        return []
-    return [(folder.name, folder / ASSIGNMENT) for folder in sorted(submitted.iterdir())
-            if folder.is_dir() and not folder.name.startswith(".")]
-
-
-class Progress:
-    """A one-line progress bar on a terminal; one line per submission elsewhere (CI logs)."""
-
-    def __init__(self, total: int, stream=sys.stderr) -> None:
-        self.total, self.done, self.stream = total, 0, stream
-        self.tty = hasattr(stream, "isatty") and stream.isatty()
-
-    def step(self, graded: Graded) -> None:
-        self.done += 1
-        scored = [r for r in graded.rows if r.score is not None and r.question != "(note)"]
-        score = sum(r.score for r in scored)
-        top = sum(r.max_score for r in scored if r.max_score)
-        width = 24
-        bar = "#" * (width * self.done // max(self.total, 1))
-        flag = "  (needs a look)" if graded.needs_look else ""
-        line = f"[{bar:<{width}}] {self.done}/{self.total}  {graded.student}: {score:g}/{top:g}{flag}"
-        self.stream.write(("\r" + line.ljust(78)) if self.tty else line + "\n")
-        if self.tty and self.done == self.total:
-            self.stream.write("\n")
-        self.stream.flush()
-
-
-def write_table(rows: list[Row], path: Path) -> Path:
-    with path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(COLUMNS)
-        for r in rows:
-            writer.writerow([r.student, ASSIGNMENT, r.notebook, r.question,
-                             "" if r.score is None else f"{r.score:g}",
-                             "" if r.max_score is None else f"{r.max_score:g}", r.status, r.reason])
-    return path
-
-
 def grade_class(
     course: Path = GRADER,
     *,
@@ -122,84 +74,59 @@ def grade_class(
     sandbox: list[str] = (),
     out: Path | None = None,
     progress: bool = True,
+    cluster: str | None = None,
+    students: list[str] | None = None,
+    gradebook_url: str | None = None,
+    force: bool = False,
+    max_attempts: int = 3,
 ) -> ClassResult:
-    """Grade every submission under ``submitted`` into ``course``'s gradebook."""
-    started = time.perf_counter()
+    """Grade the submissions under ``submitted`` into ``course``'s gradebook.
+
+    ``jobs``: worker processes of the embedded LocalCluster; ``cluster``: the address of
+    a running Dask scheduler instead; ``students``: grade only these (always regraded);
+    ``force``: regrade everyone, changed or not; ``gradebook_url``: an nbgrader db_url
+    (default ``WT06_GRADEBOOK_URL``, else ``course/gradebook.db``).
+    """
+    from . import gradebook
+
     course = Path(course)
     submitted = Path(submitted or course / "submitted")
     out = Path(out or course)
-    warehouse = require_built(paths.warehouse_path())
-    gradebook = course / "gradebook.db"
+    url = gradebook_url or gradebook.gradebook_url(course)
     if not (course / "source" / ASSIGNMENT).is_dir():
         shutil.copytree(SOURCE, course / "source" / ASSIGNMENT)
-    released = _released(course)  # also registers the assignment in the gradebook
-    unknown = sorted(set(only or []) - set(released))
-    if unknown:
-        raise CourseError(f"no notebook named {', '.join(unknown)} in the assignment "
-                          f"(it has {', '.join(released)})")
-    cache = paths.work_dir() / "grading-scenarios"
-    settings = Settings(released=released, reference=_reference(prepare(cache), cache),
-                        warehouse=warehouse, project=paths.project_dir(),
-                        source=course / "source" / ASSIGNMENT, only=only, cell_timeout=cell_timeout,
-                        sandbox=list(sandbox))
-    students = _students(submitted)
-    result = ClassResult()
-    bar = Progress(len(students)) if progress else None
-    with tempfile.TemporaryDirectory(prefix="wt06-grading-") as tmp:
-        scratch = Path(tmp)
-
-        def one(student: str, folder: Path) -> Graded:
-            own = scratch / student
-            own.mkdir()
-            db = gradebook if jobs == 1 else own / "gradebook.db"
-            if jobs > 1:
-                shutil.copy(gradebook, db)
-            return grade_submission(student, folder, settings, db, own)
-
-        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            futures = {pool.submit(one, s, f): s for s, f in students}
-            for future in as_completed(futures):
-                graded = future.result()
-                result.graded.append(graded)
-                if bar:
-                    bar.step(graded)
-        result.graded.sort(key=lambda g: g.student)
-        for graded in result.graded:
-            if jobs > 1:
-                merge_student(scratch / graded.student / "gradebook.db", gradebook, graded.student)
-            for kind, files in (("feedback", graded.feedback), ("autograded", graded.autograded)):
-                target = out / kind / graded.student / ASSIGNMENT
-                shutil.rmtree(target, ignore_errors=True)
-                target.mkdir(parents=True)
-                for path in files:
-                    shutil.copy(path, target / path.name)
-    rows = [row for g in result.graded for row in g.rows]
-    result.table = write_table(rows, out / "grades.csv")
-    result.seconds = time.perf_counter() - started
-    return result
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        registered = pool.submit(generate, course, url)  # the assignment, in the course gradebook
+        bundle = engine.worker_impl.course_bundle(course, only=only, cell_timeout=cell_timeout)
+        registered.result()
+    batch = engine.run(bundle, submitted=submitted, out=out, gradebook_url=url, jobs=jobs,
+                       cluster=cluster, students=students, sandbox=engine.worker_impl.sandbox_spec(sandbox),
+                       progress=progress, max_attempts=max_attempts, force=force,
+                       worker_env=engine.worker_impl.local_worker_env())
+    return ClassResult(batch.results, batch.table, batch.stats.seconds, batch.stats, batch.graded_now)
 
 
 def print_summary(result: ClassResult, stream=sys.stdout) -> None:
     """The grade table in short: one line per student and notebook, then what to look at."""
-    for graded in result.graded:
-        by_notebook: dict[str, list[Row]] = {}
+    for graded in result.results:
+        by_notebook: dict[str, list] = {}
         for row in graded.rows:
-            if row.question != "(note)":
-                by_notebook.setdefault(row.notebook, []).append(row)
-        total = sum(r.score or 0 for rows in by_notebook.values() for r in rows)
-        top = sum(r.max_score or 0 for rows in by_notebook.values() for r in rows)
-        stream.write(f"{graded.student:<24} {total:>5g} / {top:g}\n")
+            by_notebook.setdefault(row.notebook, []).append(row)
+        stream.write(f"{graded.student:<24} {graded.score:>5g} / {graded.max_score:g}\n")
         for notebook, rows in sorted(by_notebook.items()):
             got = sum(r.score or 0 for r in rows)
-            failed = [r.question for r in rows if r.status in ("failed", "missing")]
-            manual = [r.question for r in rows if r.status == "manual"]
+            failed = [r.grade_id for r in rows if r.status in ("failed", "missing")]
+            manual = [r.grade_id for r in rows if r.status == "manual"]
             detail = (f"  failed: {', '.join(failed)}" if failed else "") + \
                      (f"  to grade by hand: {', '.join(manual)}" if manual else "")
-            stream.write(f"    {notebook:<24} {got:>5g} / {sum(r.max_score or 0 for r in rows):g}{detail}\n")
-        for row in graded.rows:
-            if row.question == "(note)":
-                stream.write(f"    note ({row.notebook}): {row.reason}\n")
-    stream.write(f"\nGrade table: {result.table}  ({len(result.graded)} submissions, {result.seconds:.0f} s)\n")
+            stream.write(f"    {notebook:<24} {got:>5g} / {sum(r.max_score for r in rows):g}{detail}\n")
+        for notebook, sentence, _ in graded.notes:
+            stream.write(f"    note ({notebook or '(submission)'}): {sentence}\n")
+    stream.write(f"\nGrade table: {result.table}  ({len(result.results)} submissions; "
+                 f"{result.stats.sentence()})\n")
+    if result.stats.attempts:
+        tried = ", ".join(f"{s} ({n} attempts)" for s, n in sorted(result.stats.attempts.items()))
+        stream.write(f"Graded again after a worker was lost: {tried}.\n")
     if result.needs_look:
         stream.write(f"Needs a manual look: {', '.join(result.needs_look)} (see the reason column).\n")
     else:

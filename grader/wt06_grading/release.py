@@ -33,19 +33,25 @@ def tool_env(extra: dict | None = None) -> dict:
     return env
 
 
-def nbgrader(args: list[str], *, root: Path, db: Path | None = None, cwd: Path = GRADER, env=None,
+def nbgrader(args: list[str], *, root: Path, db: Path | str | None = None, cwd: Path = GRADER, env=None,
              timeout=None) -> subprocess.CompletedProcess:
-    """Run an nbgrader command with this course's config against the course folder ``root``."""
+    """Run an nbgrader command with this course's config against the course folder ``root``.
+
+    ``db`` is a SQLite file or a database URL (``postgresql+psycopg://...``).
+    """
     env = env or tool_env()
+    url = db if isinstance(db, str) and "://" in db else f"sqlite:///{db or root / 'gradebook.db'}"
     command = [sys.executable, "-m", "nbgrader", *args,
-               f"--CourseDirectory.root={root}",
-               f"--CourseDirectory.db_url=sqlite:///{db or root / 'gradebook.db'}"]
+               f"--CourseDirectory.root={root}", f"--CourseDirectory.db_url={url}"]
     return subprocess.run(command, cwd=cwd, capture_output=True, text=True, env=env, timeout=timeout)
 
 
-def generate(root: Path) -> Path:
-    """Generate the release of ``root/source/wt06`` into ``root/release/wt06``."""
-    result = nbgrader(["generate_assignment", ASSIGNMENT, "--force"], root=root)
+def generate(root: Path, db: Path | str | None = None) -> Path:
+    """Generate the release of ``root/source/wt06`` into ``root/release/wt06``.
+
+    Also registers the assignment in the gradebook ``db`` (default ``root/gradebook.db``).
+    """
+    result = nbgrader(["generate_assignment", ASSIGNMENT, "--force"], root=root, db=db)
     if result.returncode != 0:
         raise RuntimeError(f"nbgrader generate_assignment failed:\n{result.stdout}\n{result.stderr}")
     return root / "release" / ASSIGNMENT

@@ -29,9 +29,18 @@ def _digest(data_dir: Path, params: ScenarioParams) -> str:
         for path in sorted(root.rglob("*")):
             if path.is_file() and path.suffix in (".py", ".sql", ".yml") and "target" not in path.parts:
                 h.update(path.read_bytes())
-    for path in sorted(data_dir.rglob("*.csv")):
+    for path in incident_inputs(data_dir):
         h.update(path.read_bytes())
     return h.hexdigest()[:16]
+
+
+def incident_inputs(data_dir: Path) -> list[Path]:
+    """The CSVs a build reads (raw/, landing/<day>/): not whatever else lies below data/.
+
+    The default work folder (data/work/) holds other incidents' CSVs, which must not
+    change this incident's digest.
+    """
+    return sorted([*data_dir.glob("raw/*.csv"), *data_dir.glob("landing/*/*.csv")])
 
 
 def _moments(warehouse: Path, now) -> list[str]:

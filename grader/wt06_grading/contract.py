@@ -1,0 +1,169 @@
+"""The grading worker contract: what the driver sends a worker and what comes back.
+
+Plain data only (str, bytes, numbers, lists, dicts of those): every object here crosses
+Dask's wire between the instructor's machine (the *driver*, which owns the gradebook and
+every output file) and a grading worker on another machine with no shared filesystem.
+Both sides import these classes from this module; the worker implementation behind them
+(``legacy_worker.GradingWorker`` today, the sandboxed warm worker later) can be swapped
+without touching the engine. See /notes/architecture.md, "The worker contract".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+@dataclass
+class SubmissionJob:
+    """One student's submission, as found in ``submitted/<student>/wt06/``."""
+
+    student: str
+    files: dict[str, bytes]  # file name -> bytes (regular files of the folder, no timestamp.txt)
+    timestamp: str | None = None  # timestamp.txt, if any
+
+    def content_hash(self) -> str:
+        """A digest of what was submitted: names, bytes and timestamp (not the student id)."""
+        digest = hashlib.sha256()
+        for name in sorted(self.files):
+            data = self.files[name]
+            digest.update(f"{name}\0{len(data)}\0".encode())
+            digest.update(data)
+        digest.update(f"timestamp\0{self.timestamp or ''}".encode())
+        return digest.hexdigest()
+
+
+@dataclass
+class GradeRow:
+    """One graded cell (by the course's grade id); every graded cell always has one."""
+
+    notebook: str
+    grade_id: str
+    max_score: float
+    score: float | None  # None only for manual-grade cells not graded yet
+    status: str  # passed | failed | missing | manual
+    reason: str = ""
+
+
+@dataclass
+class SubmissionResult:
+    student: str
+    rows: list[GradeRow]  # every graded cell of the course, in course order
+    notes: list[tuple[str, str, bool]]  # (notebook or "", sentence, needs_look)
+    autograded: dict[str, bytes]  # notebook name -> executed notebook (ipynb bytes)
+    feedback: dict[str, bytes]  # notebook name -> feedback HTML bytes
+    seconds: float
+    worker: str
+    attempts: int = 1
+
+    @property
+    def needs_look(self) -> bool:
+        return any(look for _, _, look in self.notes)
+
+    @property
+    def score(self) -> float:
+        return sum(r.score or 0.0 for r in self.rows)
+
+    @property
+    def max_score(self) -> float:
+        return sum(r.max_score for r in self.rows)
+
+    def to_json(self) -> dict:
+        """The result without its files (rows, notes, timings): what the driver stores."""
+        return {"student": self.student, "seconds": self.seconds, "worker": self.worker,
+                "attempts": self.attempts, "notes": [list(n) for n in self.notes],
+                "rows": [vars(r) for r in self.rows]}
+
+    @classmethod
+    def from_json(cls, data: dict) -> SubmissionResult:
+        return cls(student=data["student"], rows=[GradeRow(**r) for r in data["rows"]],
+                   notes=[(n[0], n[1], bool(n[2])) for n in data["notes"]], autograded={},
+                   feedback={}, seconds=data["seconds"], worker=data["worker"],
+                   attempts=data.get("attempts", 1))
+
+
+@dataclass(frozen=True)
+class SandboxSpec:
+    """How a worker wraps student code: a command prefix, ``{submission}`` = its scratch folder."""
+
+    prefix: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        return " ".join(self.prefix) or "none"
+
+
+def _canonical(settings: dict) -> bytes:
+    return json.dumps(settings, sort_keys=True, separators=(",", ":")).encode()
+
+
+@dataclass
+class CourseBundle:
+    """Everything a worker needs to grade, as data: files by role-prefixed path, settings.
+
+    ``files`` holds e.g. ``release/01_detect_staleness.ipynb`` or ``project/dbt_project.yml``;
+    ``settings`` is JSON-able (cell timeout, graded notebooks, the course's graded cells,
+    incident parameters and their digests, reference results). ``digest`` covers both,
+    so a worker can check that what it holds is exactly what the driver meant.
+    """
+
+    files: dict[str, bytes]
+    settings: dict
+    digest: str = field(default="")
+
+    def __post_init__(self) -> None:
+        if not self.digest:
+            self.digest = self.compute_digest()
+
+    def compute_digest(self) -> str:
+        digest = hashlib.sha256(_canonical(self.settings))
+        for name in sorted(self.files):
+            digest.update(f"\0{name}\0{len(self.files[name])}\0".encode())
+            digest.update(self.files[name])
+        return digest.hexdigest()
+
+    def grading_digest(self) -> str:
+        """The digest of what shapes grades: everything but the files ``settings["derived"]``
+        names (e.g. a gradebook template, whose bytes hold fresh random ids each time)."""
+        derived = set(self.settings.get("derived", []))
+        return CourseBundle({k: v for k, v in self.files.items() if k not in derived},
+                            self.settings).digest
+
+    def verify(self) -> None:
+        """Raise BundleMismatch unless the content still has the digest it was sent with."""
+        actual = self.compute_digest()
+        if actual != self.digest:
+            raise BundleMismatch(f"the course bundle arrived changed (digest {actual[:12]}, "
+                                 f"expected {self.digest[:12]})")
+
+    def under(self, prefix: str) -> dict[str, bytes]:
+        """The files below ``prefix/``, by their path relative to it."""
+        start = prefix.rstrip("/") + "/"
+        return {name[len(start):]: data for name, data in self.files.items() if name.startswith(start)}
+
+    @property
+    def graded_cells(self) -> list[tuple[str, str, float, bool]]:
+        """(notebook, grade_id, max_score, graded by hand) for every graded cell, in course order."""
+        return [tuple(c) for c in self.settings.get("cells", [])]
+
+
+class BundleMismatch(RuntimeError):
+    """A worker cannot build what the driver's bundle describes (other code, other data)."""
+
+
+class Worker(Protocol):
+    """``GradingWorker(bundle, scratch, sandbox)``: long-lived, one per worker process."""
+
+    def grade(self, job: SubmissionJob) -> SubmissionResult: ...
+
+    def close(self) -> None: ...
+
+
+def unavailable_result(bundle: CourseBundle, student: str, sentence: str, *, seconds: float = 0.0,
+                       worker: str = "", attempts: int = 1) -> SubmissionResult:
+    """The result of a submission no worker could grade: every cell 0, one reason, a look."""
+    rows = [GradeRow(notebook, grade_id, max_score, 0.0, "missing", sentence)
+            for notebook, grade_id, max_score, _ in bundle.graded_cells]
+    return SubmissionResult(student, rows, [("", sentence, True)], {}, {}, seconds, worker, attempts)
