@@ -21,6 +21,22 @@ def main(argv=None) -> int:
     grade.add_argument("--sandbox", default="",
                        help="command prefix that wraps the grading kernel and the checker, "
                             "e.g. 'bwrap --ro-bind / / --bind {submission} {submission} --unshare-net'")
+    grade.add_argument("--cluster", default="",
+                       help="address of a running Dask scheduler (tcp://HOST:8786); default: --jobs "
+                            "local worker processes")
+    grade.add_argument("--student", default="",
+                       help="grade only these students (comma-separated), even if unchanged; the others "
+                            "stay as they are in the gradebook and the grade table")
+    grade.add_argument("--force", action="store_true", help="regrade every submission, changed or not")
+    grade.add_argument("--attempts", type=int, default=3,
+                       help="workers a submission may take down before it is marked ungraded (default 3)")
+    report = commands.add_parser("report", help="write the class analytics page (report.html)")
+    report.add_argument("--course", default=None, help="the nbgrader course folder (default: grader/)")
+    report.add_argument("--out", default=None, help="the HTML file (default: <course>/report.html)")
+    lms = commands.add_parser("export-grades", help="write the grades as a Canvas or Moodle import CSV")
+    lms.add_argument("--lms", choices=["canvas", "moodle"], required=True)
+    lms.add_argument("--course", default=None, help="the nbgrader course folder (default: grader/)")
+    lms.add_argument("--out", default=None, help="the CSV file (default: <course>/grades-<lms>.csv)")
     args = parser.parse_args(argv)
     if args.command == "release":
         from .release import release
@@ -44,18 +60,60 @@ def main(argv=None) -> int:
             print(note)
         return 0
 
-    from .batch import grade_class, print_summary
     from .release import GRADER
+
+    course = Path(args.course or GRADER)
+    if args.command == "report":
+        from .report import write_report
+
+        print(f"wrote {write_report(course, out=args.out and Path(args.out))}")
+        return 0
+    if args.command == "export-grades":
+        return _export_grades(course, args.lms, args.out)
+
+    from .batch import grade_class, print_summary
 
     if args.jobs < 1:
         parser.error("--jobs must be at least 1")
+    if args.attempts < 1:
+        parser.error("--attempts must be at least 1")
     try:
-        result = grade_class(Path(args.course or GRADER), submitted=args.submitted and Path(args.submitted),
+        result = grade_class(course, submitted=args.submitted and Path(args.submitted),
                              jobs=args.jobs, cell_timeout=args.timeout,
-                             only=[n.strip() for n in args.notebooks.split(",") if n.strip()] or None, sandbox=shlex.split(args.sandbox))
+                             only=_names(args.notebooks), sandbox=shlex.split(args.sandbox),
+                             cluster=args.cluster or None, students=_names(args.student),
+                             force=args.force, max_attempts=args.attempts)
     except CourseError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a scheduler that does not answer
+        print(f"error: could not reach the Dask scheduler {args.cluster or ''} ({exc})", file=sys.stderr)
+        return 2
     print_summary(result)
     return result.exit_code
+
+
+def _names(text: str) -> list[str] | None:
+    return [n.strip() for n in text.split(",") if n.strip()] or None
+
+
+def _export_grades(course: Path, lms: str, out: str | None) -> int:
+    from .gradebook import gradebook_url, redact
+    from .lms import export_grades
+
+    url = gradebook_url(course)
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_file():
+        print(f"error: no gradebook at {url.removeprefix('sqlite:///')}: grade the class first "
+              "(make grade)", file=sys.stderr)
+        return 2
+    done = export_grades(url, lms, Path(out) if out else course / f"grades-{lms}.csv")
+    print(f"wrote {done.path}: {done.students} students from the gradebook {redact(url)}")
+    if done.without_submission:
+        print(f"  {len(done.without_submission)} without a submission (left empty): "
+              f"{', '.join(done.without_submission[:10])}")
+    if done.waiting_for_grader:
+        print(f"  {len(done.waiting_for_grader)} still have cells to grade by hand in formgrader, "
+              f"so their totals may rise: {', '.join(done.waiting_for_grader[:10])}"
+              f"{' ...' if len(done.waiting_for_grader) > 10 else ''}")
+    return 0
 

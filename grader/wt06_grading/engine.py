@@ -278,8 +278,7 @@ def _client(jobs: int, cluster: str | None, max_attempts: int, scratch: Path, en
             yield client
         return
     settings = {"distributed.scheduler.allowed-failures": max(0, max_attempts - 1),
-                "distributed.worker.daemon": False,  # a worker's kernels are its children
-                "distributed.scheduler.work-stealing": True}
+                "distributed.scheduler.worker-saturation": 1.0}
     with dask.config.set(settings), \
             LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None,
                          local_directory=str(scratch), silence_logs=logging.CRITICAL,
@@ -350,13 +349,12 @@ def run(
         with tempfile.TemporaryDirectory(prefix="wt06-engine-") as tmp, \
                 gradebook.open_gradebook(gradebook_url) as gb, \
                 _client(max(1, min(jobs, len(todo))), cluster, max_attempts, Path(tmp), worker_env or {}) as client:
-            allowed = client.run_on_scheduler(_allowed_failures)
+            allowed = client.run_on_scheduler(_configure_scheduler, max(0, max_attempts - 1))
             plugin = GradingPlugin(bundle, worker_class, sandbox)
             client.register_plugin(plugin, name=plugin.name)
             client.subscribe_topic("all", events)
             stats.workers = len(client.scheduler_info(n_workers=-1).get("workers", {}))
             stats.startup_seconds = time.perf_counter() - started
-            window = max(4, 2 * max(stats.workers, jobs))
             pending = iter(todo)
             jobs_by_key: dict[str, tuple[str, str, str | None]] = {}
             futures = as_completed()
@@ -373,9 +371,15 @@ def run(
                                           pure=False, retries=0))
                 return True
 
-            for _ in range(window):
-                if not submit_next():
-                    break
+            def fill() -> None:
+                # one task per worker thread in flight: a worker that dies takes down only the
+                # submission it was grading (Dask counts an attempt against every task a lost
+                # worker held, queued ones included)
+                slots = max(1, sum(client.nthreads().values()))
+                while len(jobs_by_key) < slots and submit_next():
+                    pass
+
+            fill()
             last_table = time.perf_counter()
             try:
                 for future in futures:
@@ -411,7 +415,7 @@ def run(
                         stats.attempts[student] = result.attempts
                     if bar:
                         bar.step(result, len(events.lost))
-                    submit_next()
+                    fill()
                     if time.perf_counter() - last_table > TABLE_EVERY:
                         write_table(store.results(), table)
                         last_table = time.perf_counter()
@@ -426,7 +430,18 @@ def run(
     return Batch(store.results(), table, stats, graded_now)
 
 
-def _allowed_failures(dask_scheduler=None) -> int:
+def _configure_scheduler(allowed_failures: int, dask_scheduler=None) -> int:
+    """Make a scheduler fit for grading; runs on the scheduler (also a remote one).
+
+    * ``allowed_failures``: a task whose worker died more than this many times fails with
+      KilledWorker (the driver marks the submission) instead of killing worker after worker.
+    * worker saturation 1.0: a single-threaded worker holds one task at a time, so a worker
+      that dies takes down (and counts an attempt against) only the submission it was grading,
+      not the next one queued behind it.
+    """
+    dask_scheduler.allowed_failures = allowed_failures
+    if dask_scheduler.WORKER_SATURATION != float("inf"):
+        dask_scheduler.WORKER_SATURATION = 1.0
     return int(dask_scheduler.allowed_failures)
 
 
