@@ -131,9 +131,19 @@ def time_class(submitted: Path, jobs: int, *, only: list[str] | None = None, cel
             "per_submission": {k: round(v, 2) for k, v in sorted(s.per_submission.items())}}
 
 
+DETAIL_UP_TO = 40  # students listed one by one; a larger class gets the totals only
+
+
 def print_summary(result: ClassResult, stream=sys.stdout) -> None:
     """The grade table in short: one line per student and notebook, then what to look at."""
-    for graded in result.results:
+    if len(result.results) > DETAIL_UP_TO:
+        totals = sorted(r.score for r in result.results)
+        top = max(r.max_score for r in result.results)
+        quartiles = [totals[min(len(totals) - 1, len(totals) * q // 4)] for q in (1, 2, 3)]
+        stream.write(f"{len(totals)} submissions; scores out of {top:g}: lowest {totals[0]:g}, quartiles "
+                     f"{' / '.join(f'{q:g}' for q in quartiles)}, highest {totals[-1]:g} "
+                     "(per student: the grade table; per question: make report)\n")
+    for graded in result.results if len(result.results) <= DETAIL_UP_TO else []:
         by_notebook: dict[str, list] = {}
         for row in graded.rows:
             by_notebook.setdefault(row.notebook, []).append(row)
@@ -153,6 +163,9 @@ def print_summary(result: ClassResult, stream=sys.stdout) -> None:
         tried = ", ".join(f"{s} ({n} attempts)" for s, n in sorted(result.stats.attempts.items()))
         stream.write(f"Graded again after a worker was lost: {tried}.\n")
     if result.needs_look:
-        stream.write(f"Needs a manual look: {', '.join(result.needs_look)} (see the reason column).\n")
+        names = result.needs_look
+        listed = ", ".join(names[:DETAIL_UP_TO]) + (f" and {len(names) - DETAIL_UP_TO} more"
+                                                    if len(names) > DETAIL_UP_TO else "")
+        stream.write(f"Needs a manual look: {listed} (see the reason column).\n")
     else:
         stream.write("Every submission was graded automatically; postmortems wait in the formgrader.\n")

@@ -371,12 +371,16 @@ def run(
                                           pure=False, retries=0))
                 return True
 
+            slots = {"n": 1, "at": 0.0}
+
             def fill() -> None:
                 # one task per worker thread in flight: a worker that dies takes down only the
                 # submission it was grading (Dask counts an attempt against every task a lost
-                # worker held, queued ones included)
-                slots = max(1, sum(client.nthreads().values()))
-                while len(jobs_by_key) < slots and submit_next():
+                # worker held, queued ones included). Workers come and go: recount every 2 s.
+                if time.perf_counter() - slots["at"] > 2.0:
+                    slots["n"] = max(1, sum(client.nthreads().values()))
+                    slots["at"] = time.perf_counter()
+                while len(jobs_by_key) < slots["n"] and submit_next():
                     pass
 
             fill()

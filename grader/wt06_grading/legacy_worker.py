@@ -20,6 +20,7 @@ is one import. Two halves:
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import os
 import shutil
@@ -40,7 +41,9 @@ from .contract import (
     unavailable_result,
 )
 
-INCIDENT_CACHE_ENV = "WT06_GRADING_INCIDENTS"  # a folder of prebuilt incidents (same machine)
+# A folder the workers of one machine share for the incidents they build (keyed by digest,
+# built once under a lock); default: each worker's own scratch folder.
+INCIDENT_CACHE_ENV = "WT06_GRADING_INCIDENTS"
 _SKIP = ("target", "logs", "work", "__pycache__", ".ipynb_checkpoints")
 
 
@@ -192,12 +195,14 @@ def build_incidents(bundle: CourseBundle, root: Path, cache: Path) -> dict[str, 
             raise BundleMismatch(
                 f"incident {name!r} built on this worker would have digest {actual}, the driver's has "
                 f"{spec['digest']}: the worker's course package (wt06) or data differ from the driver's")
-        built = (shared / name / f"warehouse-{actual}.duckdb") if shared else None
-        if built is None or not built.is_file():
-            built = cache / name / f"warehouse-{actual}.duckdb"
-            if not built.is_file():
-                build_warehouse(built, data_dir=data_dir, project=root / "project",
-                                work=cache / name / "build")
+        built = (shared or cache) / name / f"warehouse-{actual}.duckdb"
+        if not built.is_file():
+            built.parent.mkdir(parents=True, exist_ok=True)
+            with open(built.parent / ".lock", "w") as lock:  # workers of one machine build it once
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                if not built.is_file():
+                    build_warehouse(built, data_dir=data_dir, project=root / "project",
+                                    work=cache / name / "build")
         prepared[name] = {"warehouse": str(built), "now": spec["now"], "moments": spec["moments"]}
     return prepared
 
