@@ -142,6 +142,7 @@ class ResultStore:
 
     def __init__(self, out: Path) -> None:
         self.folder = Path(out) / RESULTS
+        self._results: dict[str, SubmissionResult] | None = None  # read once, then kept up to date
 
     def _path(self, student: str) -> Path:
         return self.folder / f"{student}.json"
@@ -158,15 +159,18 @@ class ResultStore:
         tmp = self._path(result.student).with_suffix(".tmp")
         tmp.write_text(json.dumps(record))
         os.replace(tmp, self._path(result.student))
+        if self._results is not None:
+            self._results[result.student] = SubmissionResult.from_json(record["result"])
 
     def results(self) -> list[SubmissionResult]:
-        if not self.folder.is_dir():
-            return []
-        out = []
-        for path in sorted(self.folder.glob("*.json")):
-            with contextlib.suppress(OSError, ValueError, KeyError):
-                out.append(SubmissionResult.from_json(json.loads(path.read_text())["result"]))
-        return out
+        """Every stored result, by student (without files)."""
+        if self._results is None:
+            self._results = {}
+            for path in sorted(self.folder.glob("*.json")) if self.folder.is_dir() else []:
+                with contextlib.suppress(OSError, ValueError, KeyError):
+                    result = SubmissionResult.from_json(json.loads(path.read_text())["result"])
+                    self._results[result.student] = result
+        return [self._results[s] for s in sorted(self._results)]
 
 
 def write_table(results: list[SubmissionResult], path: Path) -> Path:
@@ -280,7 +284,8 @@ def _client(jobs: int, cluster: str | None, max_attempts: int, scratch: Path, en
     settings = {"distributed.scheduler.allowed-failures": max(0, max_attempts - 1),
                 "distributed.scheduler.worker-saturation": 1.0}
     with dask.config.set(settings), \
-            LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None,
+            LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, host="127.0.0.1",
+                         dashboard_address="127.0.0.1:0",  # its HTTP server (health), on loopback
                          local_directory=str(scratch), silence_logs=logging.CRITICAL,
                          env=env) as local, Client(local) as client:
         yield client
