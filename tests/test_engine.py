@@ -223,3 +223,19 @@ def test_a_worker_that_cannot_build_the_course_stops_the_batch_with_a_sentence(c
         engine.run(tiny_bundle(), submitted=tmp / "submitted", out=tmp, gradebook_url=url,
                    worker_class=_OtherCodeWorker, progress=False, jobs=1)
     assert not (tmp / engine.RESULTS / "alice.json").exists()
+
+
+@pytest.mark.slow
+def test_a_grader_bug_is_reported_and_retried_by_the_next_run(course):
+    tmp, url, log = course
+    write_submission(tmp / "submitted", "alice", {"n1.ipynb": "right grader-bug", "n2.ipynb": "right"})
+    write_submission(tmp / "submitted", "bob", RIGHT)
+    first = _run(tmp, url, jobs=1)
+    assert first.stats.failed == 1
+    (note,) = [r["reason"] for r in _table(first.table)["alice"] if r["question"] == "(note)"]
+    assert note == "not graded: the grader failed (ValueError: a bug in the grading worker)"
+    (log / "fixed").write_text("")
+    second = _run(tmp, url, jobs=1)
+    assert second.graded_now == ["alice"]  # bob's grade stands; alice's is graded again
+    assert scores(url)["alice"]["n1"]["score"] == 3.0
+    assert all(r["question"] != "(note)" for r in _table(second.table)["alice"])

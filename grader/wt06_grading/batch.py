@@ -45,8 +45,8 @@ class ClassResult:
 
     @property
     def exit_code(self) -> int:
-        """0: everything graded cleanly; 1: some submission needs a manual look."""
-        return 1 if self.needs_look else 0
+        """0: everything graded cleanly; 1: some submission needs a manual look or a rerun."""
+        return 1 if self.needs_look or self.stats.unfinished else 0
 
 
 def _reference(scenarios: dict, cache: Path) -> Reference:
@@ -159,6 +159,11 @@ def print_summary(result: ClassResult, stream=sys.stdout) -> None:
             stream.write(f"    note ({notebook or '(submission)'}): {sentence}\n")
     stream.write(f"\nGrade table: {result.table}  ({len(result.results)} submissions; "
                  f"{result.stats.sentence()})\n")
+    if result.stats.unfinished:
+        stream.write(f"Not graded this time (the cluster failed them; `make grade` again grades them): "
+                     f"{', '.join(result.stats.unfinished[:DETAIL_UP_TO])}\n")
+        for problem in result.stats.problems[:3]:
+            stream.write(f"    {problem}\n")
     if result.stats.attempts:
         tried = ", ".join(f"{s} ({n} attempts)" for s, n in sorted(result.stats.attempts.items()))
         stream.write(f"Graded again after a worker was lost: {tried}.\n")

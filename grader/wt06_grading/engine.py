@@ -153,9 +153,12 @@ class ResultStore:
         except (OSError, ValueError):
             return None
 
-    def save(self, result: SubmissionResult, *, key: str, content: str, timestamp: str | None) -> None:
+    def save(self, result: SubmissionResult, *, key: str, content: str, timestamp: str | None,
+             final: bool = True) -> None:
+        """``final=False``: shown in the table, but graded again by the next run."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        record = {"key": key, "content": content, "timestamp": timestamp, "result": result.to_json()}
+        record = {"key": key, "content": content, "timestamp": timestamp, "final": final,
+                  "result": result.to_json()}
         tmp = self._path(result.student).with_suffix(".tmp")
         tmp.write_text(json.dumps(record))
         os.replace(tmp, self._path(result.student))
@@ -229,6 +232,8 @@ class BatchStats:
     grading_seconds: float = 0.0  # sum of per-submission grading time on the workers
     per_submission: dict[str, float] = field(default_factory=dict)
     attempts: dict[str, int] = field(default_factory=dict)  # only those tried more than once
+    unfinished: list[str] = field(default_factory=list)  # the cluster failed them: graded next run
+    problems: list[str] = field(default_factory=list)
 
     @property
     def per_minute(self) -> float:
@@ -239,6 +244,8 @@ class BatchStats:
         parts = [f"graded {self.graded}", f"reused {self.reused} unchanged"]
         if self.failed:
             parts.append(f"{self.failed} could not be graded")
+        if self.unfinished:
+            parts.append(f"{len(self.unfinished)} left for the next run (the cluster failed them)")
         parts.append(f"{self.workers} worker(s), {self.workers_lost} lost")
         parts.append(f"{self.seconds:.0f} s wall ({self.startup_seconds:.0f} s start-up, "
                      f"{self.grading_seconds:.0f} s grading on workers)")
@@ -265,6 +272,22 @@ class _Events:
             self.lost.add(message.get("worker", "?"))
             for key in message.get("processing-tasks", ()):
                 self.tries[str(key)] = self.tries.get(str(key), 0) + 1
+
+
+def _infrastructure() -> tuple[type, ...]:
+    """Exceptions that say the cluster failed, not the submission or the worker's code."""
+    import asyncio
+    import concurrent.futures
+
+    from distributed.comm.core import CommClosedError
+
+    return (asyncio.CancelledError, concurrent.futures.CancelledError, CommClosedError, OSError)
+
+
+try:
+    _INFRASTRUCTURE = _infrastructure()
+except ImportError:  # pragma: no cover
+    _INFRASTRUCTURE = (OSError,)
 
 
 def _task_key(student: str, content: str) -> str:
@@ -341,7 +364,8 @@ def run(
     for student, folder in folders:
         content = read_job(student, folder).content_hash()
         record = store.load(student)
-        fresh = record and record.get("key") == key and record.get("content") == content
+        fresh = record and record.get("key") == key and record.get("content") == content \
+            and record.get("final", True)
         if fresh and not force and not students:
             stats.reused += 1
         else:
@@ -400,22 +424,30 @@ def run(
                         from wt06.errors import CourseError
 
                         raise CourseError(f"a worker cannot grade this course: {exc}") from None
+                    except _INFRASTRUCTURE as exc:  # the cluster, not the submission: nothing written
+                        future.release()
+                        stats.unfinished.append(student)
+                        stats.problems.append(f"{student}: {type(exc).__name__}: {str(exc)[:200]}")
+                        fill()
+                        continue
                     except Exception as exc:  # KilledWorker, or the worker implementation failed
                         name = type(exc).__name__
-                        if name == "KilledWorker":
+                        final = name == "KilledWorker"  # a grader bug is retried by the next run
+                        if final:
                             tries = allowed + 1
                             sentence = (f"not graded: the grading worker died {tries} time(s) while "
                                         "grading this submission (it may exhaust memory or kill its "
                                         "process); grade it by hand or fix and regrade it")
-                            stats.failed += 1
                         else:
                             sentence = f"not graded: the grader failed ({name}: {str(exc)[:200]})"
-                            stats.failed += 1
+                        stats.failed += 1
                         result = unavailable_result(bundle, student, sentence, attempts=tries)
+                    else:
+                        final = True
                     result.attempts = max(result.attempts, tries)
                     future.release()
                     _write_result(result, out, gb, timestamp)
-                    store.save(result, key=key, content=content, timestamp=timestamp)
+                    store.save(result, key=key, content=content, timestamp=timestamp, final=final)
                     graded_now.append(student)
                     stats.graded += 1
                     stats.grading_seconds += result.seconds

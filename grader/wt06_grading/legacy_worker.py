@@ -211,6 +211,12 @@ class GradingWorker:
     """The contract's worker, grading with nbgrader autograde as today (not sandboxed warm)."""
 
     def __init__(self, bundle: CourseBundle, scratch: Path, sandbox: SandboxSpec = SandboxSpec()) -> None:
+        import warnings
+
+        from sqlalchemy.exc import SAWarning
+
+        # nbgrader's add_submission trips SQLAlchemy's autoflush warning on every new student
+        warnings.filterwarnings("ignore", category=SAWarning)
         bundle.verify()
         self.bundle, self.sandbox = bundle, sandbox
         self.scratch = Path(scratch)
