@@ -20,7 +20,7 @@ export DO_NOT_TRACK := 1
 export PLOOMBER_STATS_ENABLED := false
 export PLOOMBER_VERSION_CHECK_DISABLED := true
 
-.PHONY: help setup lab warehouse reset data release export fixtures grade test bench docs-images clean
+.PHONY: help setup lab warehouse reset data release export fixtures grade report export-grades test bench docs-images clean
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -64,12 +64,25 @@ export: $(STAMP)  ## write the student-only course (the public repository) to DE
 fixtures: $(WAREHOUSE)  ## fill grader/submitted/ with the test suite's fixture class
 	$(BIN)/python tests/fixtures/submissions.py grader/submitted
 
-# `make grade JOBS=2` grades two submissions at once; TIMEOUT is the per-cell limit (s);
-# NOTEBOOKS=01_detect_staleness,... grades a subset; STUDENT=alice grades one submission;
-# SANDBOX=none grades without the sandbox (see grader/README.md, "Grading safely").
-grade: $(WAREHOUSE)  ## autograde grader/submitted/: grade table, feedback, gradebook
-	$(BIN)/wt06-grade grade --jobs $(or $(JOBS),1) --timeout $(or $(TIMEOUT),60) \
-		--notebooks '$(NOTEBOOKS)' --student '$(STUDENT)' $(if $(filter none,$(SANDBOX)),--no-sandbox)
+# `make grade JOBS=2` grades on two local worker processes (Dask); CLUSTER=tcp://HOST:8786
+# sends the work to a running Dask scheduler instead; STUDENT=alice (or alice,bob) grades
+# just those, into the existing gradebook and table; FORCE=1 regrades everyone (otherwise
+# only new or changed submissions are graded). TIMEOUT is the per-cell limit (s);
+# NOTEBOOKS=01_detect_staleness,... grades a subset; SANDBOX=none grades without the
+# sandbox (see grader/README.md, "Grading safely"). The gradebook is grader/gradebook.db
+# unless WT06_GRADEBOOK_URL names another (postgresql+psycopg://...).
+grade: $(WAREHOUSE)  ## autograde grader/submitted/ in the sandbox (JOBS, CLUSTER, STUDENT): grade table, feedback, gradebook
+	$(BIN)/wt06-grade grade --jobs $(or $(JOBS),1) \
+		--timeout $(or $(TIMEOUT),60) --notebooks '$(NOTEBOOKS)' \
+		--cluster '$(CLUSTER)' --student '$(STUDENT)' $(if $(FORCE),--force) \
+		$(if $(filter none,$(SANDBOX)),--no-sandbox)
+
+report: $(STAMP)  ## write grader/report.html: the class analytics page (scores, pass rates, failures, time)
+	$(BIN)/wt06-grade report
+
+export-grades: $(STAMP)  ## write grader/grades-<lms>.csv for LMS=canvas or moodle (manual scores included)
+	@test -n "$(filter canvas moodle,$(LMS))" || { echo "usage: make export-grades LMS=canvas|moodle" >&2; exit 2; }
+	$(BIN)/wt06-grade export-grades --lms $(LMS)
 
 test: $(STAMP)  ## run every test
 	$(BIN)/python -m pytest

@@ -102,3 +102,24 @@ def rows(path: Path, sql: str, as_of=None) -> list[tuple]:
         return con.execute(sql).fetchall()
     finally:
         con.close()
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A PostgreSQL server of its own (Debian's package), on 127.0.0.1, for the session.
+
+    Skips, saying why, only when PostgreSQL is not installed; .ci/run installs it, and
+    sets WT06_REQUIRE_POSTGRES=1 so that a missing server fails instead of skipping.
+    """
+    from fixtures.postgres import PostgresServer, binaries
+
+    bin_dir = binaries()
+    if bin_dir is None:
+        if os.environ.get("WT06_REQUIRE_POSTGRES"):
+            pytest.fail("PostgreSQL is not installed (apt-get install postgresql); CI requires it")
+        pytest.skip("PostgreSQL is not installed: apt-get install postgresql (Debian) to run this test")
+    server = PostgresServer(bin_dir).start()
+    try:
+        yield server
+    finally:
+        server.stop()

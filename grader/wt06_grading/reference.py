@@ -77,9 +77,12 @@ def project_files(source: Path = layout.SOURCE) -> dict[str, str]:
     return files
 
 
-def cache_key(bundle, source: Path) -> str:
-    """Everything that shapes reference results: the bundle, the solutions, the grader's code."""
-    digest = hashlib.sha256(bundle.compute_digest().encode())
+def cache_key(bundle, sandbox: bool, source: Path) -> str:
+    """Everything that shapes reference results: the course, the solutions, the grader's code."""
+    shaping = {k: v for k, v in bundle.settings.items() if k not in ("reference", "only", "cells")}
+    digest = hashlib.sha256(json.dumps([shaping, sandbox], sort_keys=True, default=str).encode())
+    for name in sorted(bundle.files):
+        digest.update(name.encode() + b"\0" + bundle.files[name])
     for path in sorted(Path(source).glob("*.ipynb")):
         digest.update(path.read_bytes())
     import wt06
@@ -134,8 +137,8 @@ def compute(worker, source: Path = layout.SOURCE) -> dict:
     return reference
 
 
-def load_or_compute(bundle, worker_factory, course: Path, source: Path) -> dict:
-    key = cache_key(bundle, source)
+def load_or_compute(bundle, sandbox: bool, worker_factory, course: Path, source: Path) -> dict:
+    key = cache_key(bundle, sandbox, source)
     stored = layout.state_dir(course) / "reference" / f"{key}.json"
     if stored.is_file():
         return json.loads(stored.read_text())

@@ -34,7 +34,7 @@ import nbformat
 
 from . import feedback, incidents, scoring
 from .assemble import assemble
-from .contract import CourseBundle, GradeRow, Note, SubmissionJob, SubmissionResult
+from .contract import CourseBundle, Note, SandboxSpec, SubmissionJob, SubmissionResult
 from .intake import Intake, take_in
 from .kinds import KINDS
 from .kinds.base import Incident, Verdict
@@ -49,6 +49,7 @@ PRELOAD = ("pandas", "duckdb", "yaml", "matplotlib.pyplot", "matplotlib_inline.b
            "IPython.core.interactiveshell", "sql.magic", "sql.store", "dbt.cli.main", "dbt.adapters.duckdb",
            "dbt.adapters.duckdb.impl", "wt06.notebook", "wt06.plots", "wt06.monitor", "wt06.dbt_runner",
            "nbformat")
+NO_SANDBOX_NOTE = "graded WITHOUT the sandbox (--no-sandbox): student code ran with the grader's rights"
 NOTEBOOK_SECONDS = 900  # a notebook's hard limit, whatever its cells' limits add up to
 IDLE_GRACE = 15  # seconds past a cell's limit before a cell that ignores it ends its notebook
 CHECKER_SECONDS = 900
@@ -81,22 +82,32 @@ class Checked:
 class GradingWorker:
     """Grades submissions for one course bundle; owns one warm, sandboxed zygote."""
 
-    def __init__(self, bundle: CourseBundle, scratch: Path, *, limits: bwrap.Limits | None = None,
-                 incident_cache: Path | None = None) -> None:
+    def __init__(self, bundle: CourseBundle, scratch: Path, sandbox: SandboxSpec = SandboxSpec(), *,
+                 limits: bwrap.Limits | None = None, incident_cache: Path | None = None) -> None:
+        from .bundle import ENV_INCIDENT_CACHE
+
+        bundle.verify()
         self.bundle = bundle
+        self.settings = bundle.settings
+        self.sandbox = sandbox.enabled
+        self.cell_timeout = int(self.settings["cell_timeout"])
+        self.reference = self.settings["reference"]
+        self.only = self.settings.get("only")
         self.scratch = Path(scratch)
-        self.incident_cache = Path(incident_cache) if incident_cache else self.scratch / "incidents"
+        cache = incident_cache or os.environ.get(ENV_INCIDENT_CACHE)
+        self.incident_cache = Path(cache) if cache else self.scratch / "incidents"
         self.scratch.mkdir(parents=True, exist_ok=True)
-        self.release = {name: nbformat.reads(text, as_version=4) for name, text in bundle.release.items()}
-        self.questions = [question_from(q) for q in bundle.questions]
-        self.manual = [ManualCell(**m) for m in bundle.manual]
+        self.release = {Path(name).stem: nbformat.reads(data.decode(), as_version=4)
+                        for name, data in sorted(bundle.under("release").items())}
+        self.questions = [question_from(q) for q in self.settings["questions"]]
+        self.manual = [ManualCell(**m) for m in self.settings["manual"]]
         self.answer_cells: dict[str, dict[AnswerRef, str]] = {}
         for question in self.questions:
             self.answer_cells.setdefault(question.notebook, {})[question.answer] = question.answer_cell
         self.course_dir, self.incident_dir, self.built = self._prepare()
         self.limits = limits or bwrap.Limits()
         self.zygote = bwrap.Zygote(bwrap.SandboxSpec(
-            course=self.course_dir, incidents=self.incident_dir, enabled=bundle.sandbox, limits=self.limits,
+            course=self.course_dir, incidents=self.incident_dir, enabled=self.sandbox, limits=self.limits,
             preload=PRELOAD))
         self._seeds: dict[str, str] | None = None  # dbt parses for the checker's slots (sandbox/warmup.py)
         self._results_cache: dict[str, dict] = {}
@@ -109,20 +120,20 @@ class GradingWorker:
         course = self.scratch / "course"
         if course.exists():
             shutil.rmtree(course)
-        for relative, data in self.bundle.course_files.items():
+        for relative, data in self.bundle.under("course").items():
             target = course / relative
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
         cache = self.incident_cache
         cache.mkdir(parents=True, exist_ok=True)
         built = [incidents.build(incidents.IncidentSpec(**spec), cache, data_dir=course / "data",
-                                 project=course / "dbt_project") for spec in self.bundle.incidents]
+                                 project=course / "dbt_project") for spec in self.settings["incidents"]]
         shutil.copy(built[0].warehouse, course / "warehouse.duckdb")  # the canonical incident
         return course, cache, built
 
     def _paths(self):
         """(course, incidents) as a job sees them: mount points in the sandbox, host paths without."""
-        if self.bundle.sandbox:
+        if self.sandbox:
             return bwrap.COURSE_MOUNT, bwrap.INCIDENTS_MOUNT
         return str(self.course_dir), str(self.incident_dir)
 
@@ -144,7 +155,7 @@ class GradingWorker:
     def _job_spec(self, env: dict) -> dict:
         self._jobs += 1
         spec = {"env": env}
-        if self.bundle.sandbox:
+        if self.sandbox:
             spec["jail"] = {"hide": [], "job_bytes": self.limits.job_bytes,
                             "memory_bytes": self.limits.job_memory_bytes, "file_bytes": self.limits.job_file_bytes,
                             "processes": None if os.getuid() == 0 else self.limits.job_processes}
@@ -181,12 +192,12 @@ class GradingWorker:
         wanted = list(self.answer_cells.get(name, {}))
         spec.update(cells=[c.source if c.cell_type == "code" else None for c in notebook.cells],
                     answers=[{"type": a.type, "name": a.name} for a in wanted],
-                    cell_timeout=self.bundle.cell_timeout)
-        deadline = min(NOTEBOOK_SECONDS, 30 + self.bundle.cell_timeout * max(1, sum(
+                    cell_timeout=self.cell_timeout)
+        deadline = min(NOTEBOOK_SECONDS, 30 + self.cell_timeout * max(1, sum(
             1 for c in notebook.cells if c.cell_type == "code")))
         try:
             outcome, output = self.zygote.run("notebook", spec, deadline=deadline,
-                                              idle=self.bundle.cell_timeout + IDLE_GRACE)
+                                              idle=self.cell_timeout + IDLE_GRACE)
         finally:
             if spec["jail"] is None:
                 shutil.rmtree(root, ignore_errors=True)
@@ -355,9 +366,10 @@ class GradingWorker:
         return {q: self._results_cache[k] for q, k in keys.items() if k in self._results_cache}
 
     # ----- all stages -------------------------------------------------------------------
-    def grade(self, job: SubmissionJob, only: list[str] | None = None) -> SubmissionResult:
+    def grade(self, job: SubmissionJob) -> SubmissionResult:
         """Grade one submission; never raises because of what the submission contains."""
         started = time.monotonic()
+        only = self.only
         names = [n for n in self.release if only is None or n in only]
         result = SubmissionResult(job.student, [], worker=self.name)
         try:
@@ -365,6 +377,8 @@ class GradingWorker:
         except Exception as exc:  # noqa: BLE001
             intake = Intake(notes=[Note("", f"the submission could not be read ({type(exc).__name__})")])
         result.notes += intake.notes
+        if not self.sandbox:
+            result.notes.append(Note("", NO_SANDBOX_NOTE, False))
         result.timings["intake"] = time.monotonic() - started
 
         executed: dict[str, Executed] = {}
@@ -392,7 +406,7 @@ class GradingWorker:
 
         t = time.monotonic()
         answers = {(name, ref): state for name, run in executed.items() for ref, state in run.answers.items()}
-        checked = self.check([q for q in self.questions if q.notebook in executed], answers, self.bundle.reference)
+        checked = self.check([q for q in self.questions if q.notebook in executed], answers, self.reference)
         result.timings["hidden checks"] = time.monotonic() - t
 
         t = time.monotonic()
