@@ -29,12 +29,10 @@ ENV_INCIDENT_CACHE = "WT06_GRADING_INCIDENTS"  # a machine's shared cache of bui
 
 def course_files(data_dir: Path, project: Path) -> dict[str, bytes]:
     """The canonical incident's inputs: the dbt project and the data folder's CSVs and JSON."""
-    from wt06.workcopy import PROJECT_BUILD_PRODUCTS
-
     files = {}
     for path in sorted(Path(project).rglob("*")):
         relative = path.relative_to(project)
-        if path.is_file() and not set(PROJECT_BUILD_PRODUCTS) & set(relative.parts):
+        if path.is_file() and not {"target", "logs", ".user.yml", "__pycache__", "dbt_packages"} & set(relative.parts):
             files[f"course/dbt_project/{relative.as_posix()}"] = path.read_bytes()
     for path in sorted(Path(data_dir).rglob("*")):
         relative = path.relative_to(data_dir)
