@@ -495,11 +495,16 @@ def attack_env(incident_warehouse, canary_secrets) -> dict:
 
 
 @pytest.fixture(scope="session")
-def warm(incident_warehouse, attack_env, tmp_path_factory) -> Path:
+def grader_home(tmp_path_factory) -> Path:
+    """The HOME the grader runs with (an instructor's HOME): the same for every class."""
+    return tmp_path_factory.mktemp("wt06-attacks-home")
+
+
+@pytest.fixture(scope="session")
+def warm(incident_warehouse, attack_env, grader_home, tmp_path_factory) -> Path:
     """Grade blank notebooks once, so the engine's caches exist before any snapshot."""
     folder = tmp_path_factory.mktemp("wt06-attacks-warm")
-    course, home = folder / "course", folder / "home"
-    home.mkdir()
+    course, home = folder / "course", grader_home
     for name in (NB01, NB03, NB05):
         write_student(course / "submitted", "warm", {f"{name}.ipynb": BASELINES["blank"](name)})
     outcome = run_grading(course, course / "submitted", only=[NB01, NB03, NB05], jobs=1, cell_timeout=60,
@@ -528,13 +533,12 @@ def _trees(course: Path, home: Path) -> list[Tree]:
 
 
 @pytest.fixture(scope="module")
-def graded(request, warm, attack_env, canary_secrets, tmp_path_factory):
+def graded(request, warm, attack_env, canary_secrets, grader_home, tmp_path_factory):
     group = GROUPS[request.param]
     folder = tmp_path_factory.mktemp(f"wt06-attacks-{group.name}")
-    course, home = folder / "course", folder / "home"
+    course, home = folder / "course", grader_home
     outside = Path(f"/tmp/wt06-attacks-outside-{os.getpid()}-{group.name}")
     shutil.rmtree(outside, ignore_errors=True)
-    home.mkdir()
     from wt06 import paths
     from wt06_grading.release import SOURCE
 

@@ -187,7 +187,7 @@ def _on_cell(ctx: Context, base: str, name: str, grade_id: str, source: str):
 
 
 # ===== 1. cells: the course's ids, not the submission's =================================
-group("cells", [NB01], ["blank", "hard_coded", "wrong", "full"], "hard_coded")
+group("cells", [NB01], ["blank", "hard_coded", "full"], "hard_coded")
 
 DETECT_CELLS = r"(?i)delet|missing|restor|metadata|edited|changed|renam|duplicat|type|grade.?id|points|checksum|not part"
 
@@ -290,7 +290,7 @@ def retype_tests_raw(ctx):
     return {f"{NB01}.ipynb": _retyped(notebook, grade_cells(notebook), "raw")}
 
 
-@attack("cells", "hard_coded", says=DETECT_CELLS)
+@attack("cells", "hard_coded", says=DETECT_CELLS + r"|no answer|no saved query")
 def retype_answers_raw(ctx):
     """Threat: answer cells turned into raw cells (their queries never run, the checks may be
     skipped). Expected: no answer, 0 for those questions."""
@@ -298,7 +298,7 @@ def retype_answers_raw(ctx):
     return {f"{NB01}.ipynb": _retyped(notebook, grade_cells(notebook, tests=False), "raw")}
 
 
-@attack("cells", "hard_coded", says=DETECT_CELLS)
+@attack("cells", "hard_coded")
 def forged_points(ctx):
     """Threat: test cells claim 100 points each. Expected: points come from the course's
     gradebook only; the maximum and the score stay the course's."""
@@ -308,7 +308,7 @@ def forged_points(ctx):
     return {f"{NB01}.ipynb": notebook}
 
 
-@attack("cells", "full", says=DETECT_CELLS)
+@attack("cells", "full")
 def forged_points_full(ctx):
     """Threat: a full-marks notebook whose test cells claim 100 points: more than full
     marks. Expected: exactly the full baseline's points."""
@@ -508,7 +508,7 @@ def monkeypatch_modules(ctx):
 
 
 # ===== 4. escape: reading what is secret, writing what is not ours ========================
-group("escape", [NB01], ["blank", "hard_coded", "full"], "hard_coded", jobs=2, bystander=True)
+group("escape", [NB01], ["blank", "wrong", "hard_coded", "full"], "hard_coded", jobs=2, bystander=True)
 
 
 def _blank_with(ctx, code):
@@ -531,12 +531,12 @@ def read_classmates(ctx):
     return _blank_with(ctx, payloads.read_classmates(ctx.student))
 
 
-@attack("escape", "blank")
+@attack("escape", "wrong")
 def write_gradebook(ctx):
     """Threat: find the gradebook through the grader's command line and write manual_score
     and extra_credit for ourselves, into the course's or a private copy (issue 8: JOBS=2
     private gradebooks). Expected: unreachable, and kernel-written scores are reset."""
-    return _blank_with(ctx, payloads.write_gradebook(ctx.student))
+    return {f"{NB01}.ipynb": _code_after_setup(ctx.base("wrong", NB01), payloads.write_gradebook(ctx.student))}
 
 
 @attack("escape", "blank")
