@@ -568,7 +568,7 @@ def graded(request, warm, attack_env, canary_secrets, grader_home, tmp_path_fact
     backups = folder / "backups"
     for tree in trees:
         tree.start(backups)
-    deadline = 600 + 150 * len(roster) * len(group.only)
+    deadline = 240 + 100 * len(roster) * len(group.only) + 10 * group.cell_timeout
     try:
         outcome = run_grading(course, course / "submitted", **run, deadline=deadline, log=folder / "grading.log")
     finally:

@@ -6,10 +6,11 @@ attacks stay readable in ``submissions.py``.
 
 Safety on a shared machine (the suite runs in CI and on developers' machines, as root):
 
-* nothing is written under the system's folders (/usr, /etc, /lib, ...), the machine's
-  real HOME, / or /tmp themselves: planting targets the grader's folders, the project's
-  virtual environment and repository, and the HOMEs the grading processes were given
-  (the harness gives the grader a HOME of its own); the harness restores all of them;
+* files are written only into the project's virtual environment and checkout, this
+  suite's folders and the grading folders under /tmp (the HOMEs the grading processes
+  were given included: the harness gives the grader a HOME of its own); never under the
+  system's folders, the machine's real HOME or the Python installation other projects
+  share. The harness restores all of them;
 * a forged grade is written only for the attacker's own student id, and only into a
   gradebook of this suite's course (its path holds ``wt06-attacks-``) or of the attacker's
   own scratch folder; other gradebooks on the machine are never opened for writing;
@@ -124,9 +125,14 @@ def _w6_course_roots():
 
 
 def _w6_allowed(path):
-    """May this payload write ``path``? Never system folders, nor another course's files."""
+    """May this payload write ``path``? Only the project's environment and checkout and the
+    grading folders: never a system folder, the machine's real HOME or its shared Python."""
     real = _w6os.path.abspath(path)
-    return real not in _W6_NEVER and not real.startswith(_W6_SYSTEM) and real.count("/") >= 2
+    if real in _W6_NEVER or real.startswith(_W6_SYSTEM) or real.startswith("/root/"):
+        return False
+    mine = [p for p in (_w6sys.prefix, _w6_repo()) if p and p != "/"]
+    return (any(real.startswith(p.rstrip("/") + "/") for p in mine) or _W6_GUARD in real
+            or (real.startswith("/tmp/") and real.count("/") >= 3))
 
 
 def _w6_ours(path):
