@@ -256,9 +256,8 @@ class Tree:
     """One folder the engine must not change: scanned before and after, restorable."""
 
     def __init__(self, label: str, root: Path, *, content: bool = True, restore: bool = True,
-                 prune=PRUNE, keep=(), top_level: bool = False) -> None:
+                 prune=PRUNE, keep=()) -> None:
         self.label, self.root, self.content, self.restorable = label, root, content, restore
-        self.top_level = top_level  # only the files directly in root (new modules planted there)
         self.prune, self.keep = set(prune), [root / k for k in keep]
         self.backup: Path | None = None
         self.before: dict = {}
@@ -268,7 +267,7 @@ class Tree:
             yield self.root
             return
         for folder, dirs, files in os.walk(self.root):
-            dirs[:] = [] if self.top_level else [d for d in dirs if d not in self.prune]
+            dirs[:] = [d for d in dirs if d not in self.prune]
             for name in files + [d for d in dirs if (Path(folder) / d).is_symlink()]:
                 yield Path(folder) / name
 
@@ -300,8 +299,6 @@ class Tree:
             self.backup = scratch / re.sub(r"\W", "_", self.label)
             shutil.rmtree(self.backup, ignore_errors=True)
             sources = [self.root] if self.content else [k for k in self.keep if k.exists()]
-            if self.top_level:
-                sources = [p for p in self.root.iterdir() if p.is_file() or p.is_symlink()]
             for source in sources:
                 target = self.backup / source.relative_to(self.root) if source != self.root else self.backup
                 if source.is_dir():
@@ -526,9 +523,8 @@ def _trees(course: Path, home: Path) -> list[Tree]:
     from wt06 import paths
 
     scratch = paths.warehouse_path().parent  # the tests' scratch: built warehouse, work folder, caches
-    return [  # the repository's course files (not tests/ or docs/: a developer may be editing them)
-        *(Tree(f"repository {name}", REPO / name) for name in ("grader", "wt06", "data", "dbt_project", "notebooks")),
-        Tree("repository top level", REPO, top_level=True),
+    return [
+        Tree("repository", REPO),
         Tree("work folder and caches", scratch),
         Tree("virtual environment", VENV, content=False, keep=("share/jupyter", "etc")),
         Tree("grader HOME", home),
