@@ -605,7 +605,7 @@ def nbgrader_config(student: str) -> str:
 planted = []
 folders = set(_w6_course_roots()) | _w6_cwds() | {h + "/.jupyter" for h in _w6_homes()}
 folders |= _w6_env("JUPYTER_CONFIG_DIR") | {_w6sys.prefix + "/etc/jupyter"}
-text = "\n" + _w6_payload_text("try:\n    c.Execute.timeout = 1\nexcept Exception:\n    pass\n")
+text = "\n" + _w6_payload_text()
 for folder in sorted(f for f in folders if f):
     for name in ("nbgrader_config.py", "jupyter_nbconvert_config.py", "jupyter_config.py"):
         path = _w6os.path.join(folder, name)

@@ -547,7 +547,7 @@ def proc_root(ctx):
     return _blank_with(ctx, payloads.proc_root(ctx.student))
 
 
-@attack("escape", "hard_coded")
+@attack("escape", "hard_coded", solo=True)  # on today's engine it breaks every later student
 def corrupt_caches(ctx):
     """Threat: overwrite the reference-result and scenario caches and grader/.wt06 (issue 8:
     full-marks students then scored 0 with exit status 0). Expected: not writable; later
@@ -556,7 +556,7 @@ def corrupt_caches(ctx):
                                                payloads.corrupt(ctx.student, "caches"))}
 
 
-@attack("escape", "hard_coded")
+@attack("escape", "hard_coded", solo=True)  # on today's engine it breaks every later student
 def corrupt_warehouses(ctx):
     """Threat: overwrite the built incident warehouse, the grading incidents' warehouses
     and the repository's data/ warehouse. Expected: not writable; later students graded
