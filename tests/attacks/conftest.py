@@ -268,7 +268,7 @@ class Tree:
             return
         for folder, dirs, files in os.walk(self.root):
             dirs[:] = [d for d in dirs if d not in self.prune]
-            for name in files + [d for d in dirs if (Path(folder) / d).is_symlink()]:
+            for name in files + dirs:  # folders too: a planted folder left empty is still read
                 yield Path(folder) / name
 
     def scan(self) -> dict[str, tuple]:
@@ -281,6 +281,8 @@ class Tree:
                 continue
             if path.is_symlink():
                 out[key] = ("link", os.readlink(path))
+            elif path.is_dir():
+                out[key] = ("folder",)
             elif not path.is_file():
                 out[key] = ("special", info.st_mode)
             elif self.content:
@@ -317,10 +319,12 @@ class Tree:
     def restore(self, diff: Diff) -> list[str]:
         """Undo ``diff``; the paths that could not be restored."""
         lost = []
-        for key in diff.new:
+        for key in sorted(diff.new, key=len):  # a new folder goes with everything in it
             path = Path(key)
             try:
                 shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()
+            except FileNotFoundError:
+                pass
             except OSError:
                 lost.append(key)
         for key in diff.changed + diff.removed:
@@ -330,6 +334,9 @@ class Tree:
                 lost.append(key)
                 continue
             try:
+                if saved.is_dir() and not saved.is_symlink():
+                    path.mkdir(parents=True, exist_ok=True)
+                    continue
                 if path.is_symlink() or path.is_file():
                     path.unlink()
                 path.parent.mkdir(parents=True, exist_ok=True)
