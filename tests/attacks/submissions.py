@@ -42,7 +42,7 @@ class Group:
     name: str
     only: tuple[str, ...]  # notebooks graded
     baselines: tuple[str, ...]  # honest baselines graded beside the attackers
-    canary: str  # baseline graded again after the attackers
+    canary: str = "full"  # baseline graded again after the attackers (full marks: damage shows)
     jobs: int = 1
     cell_timeout: int = 30
     bystander: bool = False  # grade a bystander first, in a run of its own
@@ -148,8 +148,10 @@ GROUPS: dict[str, Group] = {}
 ATTACKS: dict[str, Attack] = {}
 
 
-def group(name: str, only, baselines, canary, **kwargs) -> Group:
-    GROUPS[name] = Group(name, tuple(only), tuple(baselines), canary, **kwargs)
+def group(name: str, only, baselines, canary="full", **kwargs) -> Group:
+    """Register a graded class; the canary's kind is always among its baselines."""
+    baselines = tuple(dict.fromkeys([*baselines, canary]))
+    GROUPS[name] = Group(name, tuple(only), baselines, canary, **kwargs)
     return GROUPS[name]
 
 
@@ -161,7 +163,7 @@ def attack(group_name: str, base: str, *, says: str | None = None, zero=(), prob
         if solo:
             parent = GROUPS[group_name]
             where = f"{group_name}-{name}"
-            group(where, parent.only, (base,), base, cell_timeout=parent.cell_timeout)
+            group(where, parent.only, (base,), cell_timeout=parent.cell_timeout)
         ATTACKS[name] = Attack(name, where, base, build, says, tuple(zero), tuple(probes))
         return build
     return register
@@ -187,7 +189,7 @@ def _on_cell(ctx: Context, base: str, name: str, grade_id: str, source: str):
 
 
 # ===== 1. cells: the course's ids, not the submission's =================================
-group("cells", [NB01], ["blank", "hard_coded", "full"], "hard_coded")
+group("cells", [NB01], ["blank", "hard_coded", "full"])
 
 DETECT_CELLS = r"(?i)delet|missing|restor|metadata|edited|changed|renam|duplicat|type|grade.?id|points|checksum|not part"
 
@@ -376,7 +378,7 @@ def swallow_clear_output(ctx):
 
 
 # ===== 2. intake: regular files only ====================================================
-group("intake", [NB01], ["blank", "full"], "blank")
+group("intake", [NB01], ["blank", "full"])
 NOT_REGULAR = r"(?i)link|regular|not a (notebook|file)|special|device|fifo|pipe|outside|refus|missing"
 
 
@@ -450,7 +452,7 @@ def symlink_to_dev_zero(ctx):
 
 
 # ===== 3. persistence: nothing a notebook writes is trusted later ========================
-group("persistence", [NB01, NB03], ["hard_coded"], "hard_coded", bystander=True)
+group("persistence", [NB01, NB03], ["hard_coded"], bystander=True)
 
 
 def _planted(ctx, code):
@@ -508,7 +510,7 @@ def monkeypatch_modules(ctx):
 
 
 # ===== 4. escape: reading what is secret, writing what is not ours ========================
-group("escape", [NB01], ["blank", "wrong", "hard_coded", "full"], "hard_coded", jobs=2, bystander=True)
+group("escape", [NB01], ["blank", "wrong", "hard_coded", "full"], jobs=2, bystander=True)
 
 
 def _blank_with(ctx, code):
@@ -589,7 +591,7 @@ def loopback_network(ctx):
 
 
 # ===== 5. resources: bounded memory, processes, output and time ===========================
-group("resources", [NB01], ["blank"], "blank", cell_timeout=20)
+group("resources", [NB01], ["blank"], cell_timeout=20)
 
 
 def _answer_cell(ctx, code, grade_id="dashboard_gap"):
@@ -665,8 +667,8 @@ def kill_everything(ctx):
 
 
 # ===== 6. answers that stop a batch (answer extraction in the grader's process) ===========
-group("stoppers", [NB01], ["blank"], "blank")
-group("stoppers05", [NB05], ["blank"], "blank")
+group("stoppers", [NB01], ["blank"])
+group("stoppers05", [NB05], ["blank"])
 UNREADABLE = r"(?i)quot|pars|read|deep|nest|recurs|long|large|size|token|valid|plain value|string|type|could not"
 
 
@@ -704,7 +706,7 @@ def deep_expression(ctx):
 
 
 # ===== 7. dbt answers: a freshness test judged on many states, commands that stay commands
-group("dbt", [NB05], ["hard_coded", "full"], "hard_coded", cell_timeout=60)
+group("dbt", [NB05], ["hard_coded", "full"], cell_timeout=60)
 REFUSED_COMMAND = r"(?i)flag|option|only|not allowed|refus|run-operation|--args|target-path|log-path|profiles-dir|project-dir"
 
 
@@ -772,7 +774,7 @@ def command_project_dir(ctx):
 
 
 # ===== 8. fingerprinting the grading incidents ============================================
-group("oracle", [NB01, NB03], ["hard_coded"], "hard_coded")
+group("oracle", [NB01, NB03], ["hard_coded"])
 
 
 @attack("oracle", "hard_coded")
