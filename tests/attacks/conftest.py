@@ -49,7 +49,8 @@ from .submissions import (ATTACKS, GROUPS, NB01, NB03, NB05, SECRET_NAMES, Conte
                           known_incidents, students, write_group, write_student, BASELINES)
 
 VENV = Path(sys.prefix)
-PRUNE = {".git", ".venv", "__pycache__", ".pytest_cache", "node_modules"}
+PRUNE = {".git", ".venv", "__pycache__", ".pytest_cache", "node_modules", ".ruff_cache", ".mypy_cache",
+         ".ipynb_checkpoints"}
 PIDS_MAX = 1024
 MEMORY_MAX = 9 << 30
 
@@ -256,8 +257,9 @@ class Tree:
     """One folder the engine must not change: scanned before and after, restorable."""
 
     def __init__(self, label: str, root: Path, *, content: bool = True, restore: bool = True,
-                 prune=PRUNE, keep=()) -> None:
+                 prune=PRUNE, keep=(), top_level: bool = False) -> None:
         self.label, self.root, self.content, self.restorable = label, root, content, restore
+        self.top_level = top_level  # only the files directly in root (new modules planted there)
         self.prune, self.keep = set(prune), [root / k for k in keep]
         self.backup: Path | None = None
         self.before: dict = {}
@@ -267,8 +269,9 @@ class Tree:
             yield self.root
             return
         for folder, dirs, files in os.walk(self.root):
-            dirs[:] = [d for d in dirs if d not in self.prune]
-            for name in files + dirs:  # folders too: a planted folder left empty is still read
+            names = [d for d in dirs if d not in self.prune]
+            dirs[:] = [] if self.top_level else names
+            for name in files + names:  # folders too: a planted folder left empty is still read
                 yield Path(folder) / name
 
     def scan(self) -> dict[str, tuple]:
@@ -301,6 +304,8 @@ class Tree:
             self.backup = scratch / re.sub(r"\W", "_", self.label)
             shutil.rmtree(self.backup, ignore_errors=True)
             sources = [self.root] if self.content else [k for k in self.keep if k.exists()]
+            if self.top_level:
+                sources = [p for p in self.root.iterdir() if p.is_file() or p.is_symlink()]
             for source in sources:
                 target = self.backup / source.relative_to(self.root) if source != self.root else self.backup
                 if source.is_dir():
@@ -530,8 +535,9 @@ def _trees(course: Path, home: Path) -> list[Tree]:
     from wt06 import paths
 
     scratch = paths.warehouse_path().parent  # the tests' scratch: built warehouse, work folder, caches
-    return [
-        Tree("repository", REPO),
+    return [  # the repository's course files (not tests/ or docs/: a developer may be editing them)
+        *(Tree(f"repository {name}", REPO / name) for name in ("grader", "wt06", "data", "dbt_project", "notebooks")),
+        Tree("repository top level", REPO, top_level=True),
         Tree("work folder and caches", scratch),
         Tree("virtual environment", VENV, content=False, keep=("share/jupyter", "etc")),
         Tree("grader HOME", home),
