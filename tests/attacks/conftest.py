@@ -19,6 +19,13 @@ virtual environment; the grader's HOME; the course's copy of the sources), diffs
 names the attack a change came from (planted files carry a marker line), and restores
 the files so one group's damage never spills into the next group or the developer's
 checkout.
+
+Running it: ``make test`` runs it with everything else (it needs root, as CI has, for the
+PID namespace and the cgroup); ``pytest tests/attacks/test_cells.py`` runs one family;
+``pytest -m "not attacks"`` leaves it out. Run one session of the suite at a time on a
+machine: two sessions watch (and restore) the same checkout and virtual environment and
+would report, and undo, each other's attacks. While it runs, edit nothing under grader/,
+wt06/, data/, dbt_project/ or notebooks/: a change there is reported and undone.
 """
 
 from __future__ import annotations
