@@ -22,6 +22,7 @@ Plain paths in, JSON out: the grader calls the same functions on its own inciden
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, time, timedelta
 from pathlib import Path
 
@@ -57,15 +58,20 @@ def rules_problems(rules) -> list[str]:
     return problems
 
 
-def _selection(project: Path, warehouse: Path, work: Path, models_run: str) -> set[str]:
-    """The models a run-log ``models_run`` value built (dbt ls; 'all' is every model)."""
+def _selection(project: Path, work: Path, models_run: str) -> set[str]:
+    """The models a run-log ``models_run`` value built (dbt ls; 'all' is every model).
+
+    ``dbt ls`` needs no warehouse: it runs against a file that is never opened, in a
+    folder of its own, so repeated calls reuse dbt's partial-parse state.
+    """
     key = (str(Path(project).resolve()), models_run)
     if key not in _SELECTIONS:
         command = "dbt ls --resource-type model --output name"
         if models_run != FULL_RUN:
             command += f' --select "{models_run}"'
-        listed = dbt_runner.invoke(command, warehouse=warehouse, project=project, work=work,
-                                   record=False)
+        folder = Path(work) / "dbt-ls"
+        listed = dbt_runner.invoke(command, warehouse=folder / "unused.duckdb", project=project,
+                                   work=folder, record=False)
         _SELECTIONS[key] = set(listed.listed)
     return _SELECTIONS[key]
 
@@ -84,12 +90,12 @@ def moments_of(con, now: datetime) -> list[datetime]:
     return sorted(moments)
 
 
-def _builds(con, project: Path, warehouse: Path, work: Path) -> list[tuple[datetime, datetime]]:
+def _builds(con, project: Path, work: Path) -> list[tuple[datetime, datetime]]:
     """(start, end) of every logged run whose selection rebuilt all the dashboard's marts."""
     marts = set(dashboard_marts(project))
     runs = con.execute(f"select started_at, finished_at, models_run from {RUN_LOG} "
                        "where status = 'success' order by finished_at").fetchall()
-    return [(s, f) for s, f, models in runs if marts <= _selection(project, warehouse, work, models)]
+    return [(s, f) for s, f, models in runs if marts <= _selection(project, work, models)]
 
 
 def data_age_hours(con, builds: list[tuple[datetime, datetime]], moment: datetime) -> float | None:
@@ -114,13 +120,14 @@ def replay(warehouse: Path, project: Path, work: Path, rules: dict, *,
     if problems:
         raise ValueError("; ".join(problems))
     work = Path(work)
-    copy = copy_warehouse(Path(warehouse), work / "monitor" / "warehouse.duckdb")
+    tag = hashlib.sha256(str(Path(warehouse).resolve()).encode()).hexdigest()[:10]
+    copy = copy_warehouse(Path(warehouse), work / "monitor" / f"{Path(warehouse).stem}-{tag}.duckdb")
     now = clock.as_of(now) if now is not None else (read_clock(copy) or clock.as_of())
     con = duckdb.connect(str(copy))
     alerts = {rule: [] for rule in RULES}
     ages, errors = [], {}
     try:
-        builds = _builds(con, Path(project), copy, work / "monitor")
+        builds = _builds(con, Path(project), work)
         finished = dict(con.execute(f"select run_id, finished_at from {RUN_LOG}").fetchall())
         moments = moments_of(con, now)
         for moment in moments:
@@ -190,7 +197,7 @@ def evaluate(rules: dict, incidents: list[dict], project: Path, work: Path) -> d
     """Replay the rules on each incident (``{"name", "warehouse", "truth"}``): name -> metrics."""
     results = {}
     for incident in incidents:
-        replayed = replay(Path(incident["warehouse"]), project, Path(work) / incident["name"], rules,
+        replayed = replay(Path(incident["warehouse"]), project, Path(work), rules,
                           now=incident["truth"]["now"])
         results[incident["name"]] = metrics(replayed, incident["truth"])
     return results

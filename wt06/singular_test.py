@@ -71,12 +71,9 @@ def run_states(warehouse: Path, project: Path, work: Path, *, test: str = FRESHN
         return (at - refreshed).total_seconds() / 3600
 
     try:
-        age = oldest_age(now)
-        stale = "fail" if age > sla else "pass"
+        stale = "fail" if oldest_age(now) > sla else "pass"
         expect("the incident as it stands", now, stale)
         expect("the same state, tested again", now, stale)
-        expect("the SLA variable set above the marts' age", now, "pass", sla_hours=round(age + 24))
-        expect("the SLA variable set below the marts' age", now, "fail", sla_hours=max(1, round(age / 2)))
 
         rebuilt = now
         if not dbt("dbt run", rebuilt).success:
@@ -88,19 +85,28 @@ def run_states(warehouse: Path, project: Path, work: Path, *, test: str = FRESHN
 
         later = rebuilt + timedelta(hours=sla) + timedelta(hours=1)
         first, *others = marts
+        emptied = others[-1] if others else first
         dbt(f"dbt run --select {first}", later)
         expect(f"only {first} rebuilt: the other mart is stale", later, "fail")
         for other in others:
             dbt(f"dbt run --select {other}", later + timedelta(hours=1))
-        expect("both marts rebuilt at different times, both within the SLA", later + timedelta(hours=1), "pass")
+        both = later + timedelta(hours=1)
+        expect("both marts rebuilt at different times, both within the SLA", both, "pass")
 
         con = duckdb.connect(str(copy))
         try:
-            con.execute(f"delete from {others[-1] if others else first}")
+            con.execute(f"delete from {emptied}")
         finally:
             con.close()
-        expect("an empty mart (rebuilt from nothing)", later + timedelta(hours=1), "fail")
-        expect("an empty mart, tested again", later + timedelta(hours=1), "fail")
+        expect("an empty mart (rebuilt from nothing)", both, "fail")
+        expect("an empty mart, tested again", both, "fail")
+
+        # Another SLA (dbt re-parses when variables change: these come last, together).
+        dbt(f"dbt run --select {emptied}", both)
+        age = oldest_age(both + timedelta(hours=sla))
+        at = both + timedelta(hours=sla)
+        expect("the SLA variable set above the marts' age", at, "pass", sla_hours=round(age + sla))
+        expect("the SLA variable set below the marts' age", at, "fail", sla_hours=max(1, round(age / 2)))
     finally:
         dbt_runner.release()
     passed = all(s["status"] == s["expected"] for s in states)
