@@ -25,17 +25,22 @@ GREY = "#7f7f7f"
 
 
 def _finish(fig: Figure) -> Figure:
-    fig.tight_layout()
+    rows = max((len(legend.get_texts()) + 2) // 3 for legend in fig.legends) if fig.legends else 0
+    fig.tight_layout(rect=(0, min(0.05 + 0.035 * rows, 0.25) if rows else 0, 1, 1))
     plt.close(fig)
     return fig
 
 
-def _legend_below(ax, ncol: int = 3) -> None:
-    """A legend under the axes: it never hides data."""
-    handles, labels = ax.get_legend_handles_labels()
-    if handles:
-        ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.28), ncol=ncol,
-                  fontsize=8, frameon=False)
+def _legend_below(ax, ncol: int = 3, *, also=()) -> None:
+    """A legend under the axes (with the entries of the axes in ``also``): it never hides data."""
+    handles, labels = [], []
+    for source in (*also, ax):
+        for handle, label in zip(*source.get_legend_handles_labels()):
+            if label not in labels:
+                handles.append(handle)
+                labels.append(label)
+    if handles:  # below the axes, on the figure: never over the data
+        ax.figure.legend(handles, labels, loc="lower center", ncol=ncol, fontsize=8, frameon=False)
 
 
 def _shade(ax, start, end, label: str) -> None:
@@ -103,7 +108,7 @@ def run_durations(runs: pd.DataFrame, *, as_of: datetime) -> Figure:
     top.set_title("Run durations and start times: every run exited 0, not every run did the same work")
     _days_axis(bottom)
     bottom.set_xlabel("run start (story time)")
-    _legend_below(bottom)
+    _legend_below(bottom, also=(top,))
     return _finish(fig)
 
 
