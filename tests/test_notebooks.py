@@ -359,3 +359,34 @@ def test_readme_maps_every_learning_objective_to_graded_cells():
         assert ids, f"objective row without graded cells: {row}"
         for grade_id in ids:
             assert grade_id in solution_cells(), f"{grade_id} (README) is not an answer cell"
+
+
+def test_every_graded_test_cell_declares_its_question_and_its_answer_exists():
+    from wt06.publish import declarations
+
+    kinds = {"query", "value", "selector", "command", "source_freshness", "singular_test", "monitor_rules"}
+    for name in NAMES:
+        notebook = nbformat.read(SOURCE / f"{name}.ipynb", as_version=4)
+        tests = [c for c in notebook.cells if _nbgrader_meta(c).get("grade") and c.cell_type == "code"
+                 and not _nbgrader_meta(c).get("solution")]
+        declared = declarations(SOURCE / f"{name}.ipynb")
+        assert sorted(declared) == sorted(_nbgrader_meta(c)["grade_id"] for c in tests), name
+        answers = "\n".join(c.source for c in notebook.cells if _nbgrader_meta(c).get("solution"))
+        for grade_id, question in declared.items():
+            assert question["kind"] in kinds and question.get("hint"), grade_id
+            answer = question["answer"]
+            provided = {"query": f"%%sql --save {answer}\n", "source_freshness": f"%%project_file {answer}\n",
+                        "singular_test": f"%%project_file {answer}\n"}.get(question["kind"], f"{answer} = ")
+            assert provided in answers, f"{name} {grade_id}: no answer cell provides {answer}"
+            if question["kind"] == "query":
+                assert question["columns"], grade_id
+
+
+def test_no_cell_but_an_answer_holds_a_placeholder_line():
+    """The notebooks drop placeholder lines next to an answer: a check must never contain one."""
+    from wt06.settings import is_placeholder_line
+
+    for name in NAMES:
+        for cell in nbformat.read(SOURCE / f"{name}.ipynb", as_version=4).cells:
+            if cell.cell_type == "code" and not _nbgrader_meta(cell).get("solution"):
+                assert not any(is_placeholder_line(line) for line in cell.source.splitlines()), name
