@@ -10,6 +10,7 @@ FIRST_NOTEBOOK := notebooks/01_detect_staleness.ipynb
 # Inputs of the incident warehouse: rebuilt when any of them changes.
 WAREHOUSE := data/warehouse.duckdb
 WAREHOUSE_INPUTS := $(wildcard data/scenario.json data/raw/*.csv data/landing/*/*.csv) \
+	$(wildcard data/incidents/*/scenario.json data/incidents/*/raw/*.csv data/incidents/*/landing/*/*.csv) \
 	$(shell find dbt_project -type f \( -name '*.sql' -o -name '*.yml' \) -not -path '*/target/*' 2>/dev/null) \
 	$(wildcard wt06/*.py)
 
@@ -42,7 +43,7 @@ $(STAMP): $(REQUIREMENTS) $(addsuffix /pyproject.toml,$(PACKAGES))
 $(WAREHOUSE): $(STAMP) $(WAREHOUSE_INPUTS)
 	$(BIN)/python -m wt06 warehouse
 
-warehouse: $(STAMP)  ## (re)build the incident warehouse with real dbt runs
+warehouse: $(STAMP)  ## (re)build the incident warehouse (and the practice incident's, the drills') with real dbt runs
 	$(BIN)/python -m wt06 warehouse
 
 reset: $(STAMP)  ## throw away the notebooks' working copies and rebuild the warehouse
@@ -51,11 +52,12 @@ reset: $(STAMP)  ## throw away the notebooks' working copies and rebuild the war
 lab: $(WAREHOUSE)  ## set up, build the warehouse and open JupyterLab on the first notebook
 	$(BIN)/jupyter lab $(ALLOW_ROOT) $(FIRST_NOTEBOOK)
 
-data: $(STAMP)  ## regenerate the committed CSVs of the canonical scenario
+data: $(STAMP)  ## regenerate the committed CSVs of the canonical scenario and the public incidents
 	$(BIN)/python -m wt06 scenario
 
-release: $(STAMP)  ## regenerate the student notebooks/ from grader/source with nbgrader
+release: $(STAMP)  ## regenerate the student notebooks/ (nbgrader) and the practice incident's expected results
 	$(BIN)/wt06-grade release
+	$(BIN)/python -m wt06 publish
 
 export: $(STAMP)  ## write the student-only course (the public repository) to DEST=<folder>
 	@test -n "$(DEST)" || { echo "usage: make export DEST=<a folder outside this repository>" >&2; exit 2; }

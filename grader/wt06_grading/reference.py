@@ -95,7 +95,7 @@ def cache_key(bundle, sandbox: bool, source: Path) -> str:
 
 def compute(worker, source: Path = layout.SOURCE) -> dict:
     """question id -> {"answer": the model answer's value, "result": its checker result}."""
-    answers = {}
+    answers, values = {}, {}
     for name, notebook in solved_notebooks(source).items():
         if name not in worker.release:
             continue
@@ -107,6 +107,7 @@ def compute(worker, source: Path = layout.SOURCE) -> dict:
             raise RuntimeError(f"the instructor notebook {name} does not run cleanly in the grading sandbox: "
                                + "; ".join(errors[:3]))
         answers.update({(name, ref): state for ref, state in executed.answers.items()})
+        values.update(worker.rerun_values(name, notebook, executed.answers))
     reference, tasks = {}, []
     for question in worker.questions:
         state = answers.get((question.notebook, question.answer), {})
@@ -117,7 +118,14 @@ def compute(worker, source: Path = layout.SOURCE) -> dict:
         task = KINDS[question.kind].task(question, value)
         if isinstance(task, str):
             raise RuntimeError(f"the model answer of {question.id} cannot be checked: {task}")
-        reference[question.id] = {"answer": value, "result": value if task is None else None}
+        if task is None and getattr(KINDS[question.kind], "reruns", False):
+            broken = {i: r for i, r in values[question.id].items() if "value" not in r}
+            if broken:
+                raise RuntimeError(f"the model answer of {question.id} could not be computed on every incident: "
+                                   + "; ".join(r.get("problem", "?") for r in broken.values()))
+            reference[question.id] = {"answer": value, "result": values[question.id]}
+        else:
+            reference[question.id] = {"answer": value, "result": value if task is None else None}
         if task is not None:
             chosen = worker.incidents_for(question)
             tasks.append({"question": question.id, "kind": question.kind, "task": task,

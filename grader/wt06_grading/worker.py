@@ -126,10 +126,14 @@ class GradingWorker:
             target.write_bytes(data)
         cache = self.incident_cache
         cache.mkdir(parents=True, exist_ok=True)
-        built = [incidents.build(incidents.IncidentSpec(**spec), cache, data_dir=course / "data",
+        built = [incidents.build(incidents.IncidentSpec(**spec), cache, course=course,
                                  project=course / "dbt_project") for spec in self.settings["incidents"]]
-        shutil.copy(built[0].warehouse, course / "warehouse.duckdb")  # the canonical incident
-        return course, cache, built
+        for incident in built:  # where the notebooks look for them: next to the course's warehouse
+            if incident.spec.story == incidents.CANONICAL:
+                shutil.copy(incident.warehouse, course / "warehouse.duckdb")
+            elif incident.spec.story == incidents.PUBLIC:
+                shutil.copy(incident.warehouse, course / f"{incident.spec.name}.duckdb")
+        return course, cache, [b for b in built if b.spec.story != incidents.PUBLIC]
 
     def _paths(self):
         """(course, incidents) as a job sees them: mount points in the sandbox, host paths without."""
@@ -139,17 +143,19 @@ class GradingWorker:
 
     def incidents_for(self, question: Question) -> list[Incident]:
         course, mount = self._paths()
-        chosen, others = [], 0
+        chosen, per_story = [], {}
         for built in self.built:
             if built.spec.story not in question.incidents:
                 continue
             if built.spec.story != incidents.CANONICAL:
-                if question.variants is not None and others >= question.variants:
+                taken = per_story.get(built.spec.story, 0)
+                if question.variants is not None and taken >= question.variants:
                     continue
-                others += 1
+                per_story[built.spec.story] = taken + 1
             chosen.append(Incident(id=built.spec.id, story=built.spec.story,
                                    warehouse=f"{mount}/{built.folder.name}/warehouse.duckdb", now=built.now,
-                                   moments=built.moments, facts=built.facts, project=f"{course}/dbt_project"))
+                                   moments=built.moments, facts=built.facts, project=f"{course}/dbt_project",
+                                   data=f"{mount}/{built.folder.name}/data"))
         return chosen
 
     def _job_spec(self, env: dict) -> dict:
@@ -173,6 +179,7 @@ class GradingWorker:
             "HOME": f"{root}/home", "IPYTHONDIR": f"{root}/ipython", "MPLCONFIGDIR": f"{root}/mpl",
             "TMPDIR": f"{root}/tmp", "WT06_WAREHOUSE": f"{course}/warehouse.duckdb",
             "WT06_PROJECT_DIR": f"{course}/dbt_project", "WT06_DATA_DIR": f"{course}/data",
+            "WT06_INCIDENTS_DIR": f"{course}/data/incidents",
             "WT06_WORK_DIR": f"{root}/work", "NBGRADER_EXECUTION": "autograde", "DO_NOT_TRACK": "1",
             "PLOOMBER_STATS_ENABLED": "false", "PLOOMBER_VERSION_CHECK_DISABLED": "true",
             "PYTHONDONTWRITEBYTECODE": "1", "MPLBACKEND": "agg",
@@ -182,13 +189,22 @@ class GradingWorker:
         self.zygote.close()
 
     # ----- stage 3: execute -------------------------------------------------------------
-    def execute(self, name: str, notebook: nbformat.NotebookNode, *, hide_incidents: bool = True) -> Executed:
+    def execute(self, name: str, notebook: nbformat.NotebookNode, *, on: Incident | None = None) -> Executed:
+        """Run ``notebook`` in a jailed job: on the course's incident, or ``on`` another one.
+
+        A notebook on the course's incident sees none of the grading incidents; one run
+        on a grading incident (to read a computed answer there) sees that one only.
+        """
         started = time.monotonic()
         spec = self._job_spec({})
         root = spec.pop("root")
         spec["env"] = self._env(root)
-        if spec["jail"] is not None and hide_incidents:
-            spec["jail"]["hide"] = [bwrap.INCIDENTS_MOUNT]
+        if on is not None:
+            spec["env"].update(WT06_WAREHOUSE=on.warehouse, WT06_DATA_DIR=on.data)
+        if spec["jail"] is not None:
+            spec["jail"]["hide"] = [bwrap.INCIDENTS_MOUNT] if on is None else [
+                f"{bwrap.INCIDENTS_MOUNT}/{b.folder.name}" for b in self.built
+                if f"/{b.folder.name}/" not in on.warehouse]
         wanted = list(self.answer_cells.get(name, {}))
         spec.update(cells=[c.source if c.cell_type == "code" else None for c in notebook.cells],
                     answers=[{"type": a.type, "name": a.name} for a in wanted],
@@ -265,9 +281,41 @@ class GradingWorker:
                 "error", ename="NotRun", evalue=f"not run: the notebook stopped in cell #{first + 1}",
                 traceback=[f"NotRun: not run: the notebook stopped in cell #{first + 1}"])]
 
+    def rerun_values(self, name: str, notebook: nbformat.NotebookNode, canonical: dict[AnswerRef, dict]
+                     ) -> dict[str, dict[str, dict]]:
+        """Values of ``name``'s computed answers on each incident their questions name.
+
+        question id -> incident id -> {"story", "value"} or {"story", "problem"}. The
+        notebook runs again, up to the question's answer cell, on each grading incident;
+        its outputs there are thrown away (they are about an incident the student must
+        not see), only the answer is kept.
+        """
+        questions = [q for q in self.questions if q.notebook == name and getattr(KINDS[q.kind], "reruns", False)]
+        out = {q.id: {self.built[0].spec.id: {"story": incidents.CANONICAL,
+                                              **(canonical.get(q.answer) or {"problem": "it was not assigned"})}}
+               for q in questions}
+        index = {c.metadata.get("nbgrader", {}).get("grade_id"): i for i, c in enumerate(notebook.cells)}
+        by_incident: dict[str, tuple[Incident, list[Question]]] = {}
+        for question in questions:
+            for incident in self.incidents_for(question):
+                if incident.story != incidents.CANONICAL:
+                    by_incident.setdefault(incident.id, (incident, []))[1].append(question)
+        for incident, asked in by_incident.values():
+            last = max(index.get(q.answer_cell, len(notebook.cells) - 1) for q in asked)
+            prefix = nbformat.from_dict(dict(notebook))
+            prefix.cells = [nbformat.from_dict(dict(c)) for c in notebook.cells[: last + 1]]
+            try:
+                answers = self.execute(name, prefix, on=incident).answers
+            except bwrap.SandboxLost:
+                answers = {}
+            for question in asked:
+                out[question.id][incident.id] = {"story": incident.story, **(
+                    answers.get(question.answer) or {"problem": "it was not assigned when the notebook ran there"})}
+        return out
+
     # ----- stage 4: hidden checks -------------------------------------------------------
     def check(self, questions: list[Question], answers: dict[tuple[str, AnswerRef], dict],
-              reference: dict) -> Checked:
+              reference: dict, values: dict[str, dict] | None = None) -> Checked:
         """Verdicts for ``questions`` from the student's ``answers``, judged against ``reference``."""
         started = time.monotonic()
         checked, tasks = Checked(), []
@@ -286,7 +334,8 @@ class GradingWorker:
             if isinstance(task, str):
                 checked.verdicts[question.id] = Verdict(False, f"Your answer could not be checked: {task}.")
             elif task is None:
-                checked.verdicts[question.id] = kind.compare(question, value, reference[question.id]["result"])
+                student = (values or {}).get(question.id, value) if getattr(kind, "reruns", False) else value
+                checked.verdicts[question.id] = kind.compare(question, student, reference[question.id]["result"])
             else:
                 chosen = self.incidents_for(question)
                 tasks.append({"question": question.id, "kind": question.kind, "task": task,
@@ -382,6 +431,7 @@ class GradingWorker:
         result.timings["intake"] = time.monotonic() - started
 
         executed: dict[str, Executed] = {}
+        values: dict[str, dict] = {}  # computed answers on other incidents (question id -> incident -> state)
         notes: dict[str, list[str]] = {}
         failed: dict[str, str] = {}
         for name in names:
@@ -393,6 +443,7 @@ class GradingWorker:
                 assembled = assemble(self.release[name], intake.notebooks[name], self.answer_cells.get(name, {}))
                 executed[name] = self.execute(name, assembled.notebook)
                 notes[name] = assembled.notes + executed[name].notes
+                values.update(self.rerun_values(name, assembled.notebook, executed[name].answers))
             except bwrap.SandboxLost:
                 failed[name] = "the notebook stopped the grading sandbox"
                 result.notes.append(Note(name, "running this notebook stopped the grading sandbox; scored 0"))
@@ -406,7 +457,8 @@ class GradingWorker:
 
         t = time.monotonic()
         answers = {(name, ref): state for name, run in executed.items() for ref, state in run.answers.items()}
-        checked = self.check([q for q in self.questions if q.notebook in executed], answers, self.reference)
+        checked = self.check([q for q in self.questions if q.notebook in executed], answers, self.reference,
+                             values)
         result.timings["hidden checks"] = time.monotonic() - t
 
         t = time.monotonic()

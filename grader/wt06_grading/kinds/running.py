@@ -14,26 +14,14 @@ from __future__ import annotations
 import shutil
 import tempfile
 import threading
-from datetime import date, datetime, timedelta
-from decimal import Decimal
+from datetime import datetime, timedelta
 from pathlib import Path
+
+from wt06.results import plain
 
 QUERY_SECONDS = 20
 MAX_ROWS = 500
 LOCKED_DOWN = {"enable_external_access": False}
-
-
-def plain(value):
-    """A JSON-able form of one value a query returned."""
-    if isinstance(value, datetime):
-        return value.isoformat(sep=" ")
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return float(value)
-    if isinstance(value, (int, float, str, bool)) or value is None:
-        return value
-    return str(value)
 
 
 def query(warehouse: str, sql: str, moment: str) -> dict:

@@ -158,25 +158,28 @@ class Runner:
 _PLAIN = (str, int, float, bool, type(None))
 
 
-def plain_value(value):
-    """A JSON-able copy of ``value`` (str, number, bool, None or a flat collection of them).
+def plain_value(value, depth: int = 0):
+    """A JSON-able copy of ``value``: text, a number, a bool, None, or a list or dict of those.
 
     Checks exact types only, so nothing a student's class defines (``__eq__``, ``__iter__``,
-    ``__str__``) runs here. Raises ValueError naming what the value is instead.
+    ``__str__``) runs here; a set becomes a sorted list. Raises ValueError naming what the
+    value is instead.
     """
     kind = type(value)
     if kind in _PLAIN:
         return value
+    if depth >= 2:
+        raise ValueError("a value nested this deep is not an answer")
     if kind in (list, tuple, set, frozenset):
         items = list(value)
         if len(items) > 1000:
             raise ValueError(f"a {kind.__name__} of {len(items)} items is too large to be an answer")
-        bad = [type(item).__name__ for item in items if type(item) not in _PLAIN]
-        if bad:
-            raise ValueError(f"a {kind.__name__} holding a {bad[0]}; use plain strings or numbers")
-        if kind in (set, frozenset):
-            return {"set": sorted(items, key=repr)}
-        return items
+        plain = [plain_value(item, depth + 1) for item in items]
+        return sorted(plain, key=repr) if kind in (set, frozenset) else plain
+    if kind is dict:
+        if len(value) > 50 or any(type(key) is not str for key in value):
+            raise ValueError("a dict answer has at most 50 keys, all of them text")
+        return {key: plain_value(item, depth + 1) for key, item in value.items()}
     raise ValueError(f"a {kind.__name__}, not a plain value (a string, a number or a set of strings)")
 
 
