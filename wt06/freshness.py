@@ -31,7 +31,7 @@ import duckdb
 
 from . import clock, dbt_runner
 from .tables import LANDING_TABLES
-from .warehouse import read_clock
+from .warehouse import open_plain, read_clock
 
 CHECK_TIME = time(9, 0)  # when the daily freshness job runs
 STATUSES = ("pass", "warn", "error", "runtime error", "not checked", "no data yet")
@@ -102,7 +102,7 @@ def replay(warehouse: Path, project: Path, work: Path, *, until: datetime | str 
     """
     warehouse, work = Path(warehouse), Path(work)
     config = effective_config(project, work)
-    con = duckdb.connect(str(warehouse))
+    con = open_plain(warehouse)
     try:
         until = clock.as_of(until) if until is not None else (read_clock(warehouse) or clock.as_of())
         loads: dict[str, list[datetime]] = {}

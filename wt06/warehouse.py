@@ -16,6 +16,8 @@ own clock.
 
 from __future__ import annotations
 
+import os
+
 import re
 from datetime import datetime
 from pathlib import Path
@@ -71,7 +73,7 @@ def require_built(path: Path) -> Path:
 def connect(path: Path, *, as_of=None) -> duckdb.DuckDBPyConnection:
     """Open ``path`` read-write with ``as_of()`` set to the as-of clock (argument, else
     WT06_AS_OF, else the course scenario's now); raise WarehouseBusy if locked."""
-    con = _plain(path)
+    con = open_plain(path)
     set_clock(con, clock.as_of(as_of))
     return con
 
@@ -81,8 +83,11 @@ def set_clock(con: duckdb.DuckDBPyConnection, moment: datetime) -> None:
     con.execute(f"create or replace macro main.as_of() as {clock.sql_literal(moment)}")
 
 
-def _plain(path: Path) -> duckdb.DuckDBPyConnection:
+def open_plain(path: Path) -> duckdb.DuckDBPyConnection:
+    """A plain connection; read-only where the file cannot be written (a read-only mount)."""
     try:
+        if Path(path).exists() and not os.access(path, os.W_OK):
+            return duckdb.connect(str(path), read_only=True)
         return duckdb.connect(str(path))
     except duckdb.Error as exc:
         busy = warehouse_busy_error(Path(path), str(exc))
@@ -93,7 +98,7 @@ def _plain(path: Path) -> duckdb.DuckDBPyConnection:
 
 def read_clock(path: Path) -> datetime | None:
     """The warehouse's own clock (its ``as_of()`` macro), or None if it has none yet."""
-    con = _plain(path)
+    con = open_plain(path)
     try:
         return con.execute("select main.as_of()").fetchone()[0]
     except duckdb.Error:
@@ -104,7 +109,7 @@ def read_clock(path: Path) -> datetime | None:
 
 def write_clock(path: Path, moment: datetime) -> None:
     """Set the warehouse's clock: what ``as_of()`` and dbt's current_timestamp() return."""
-    con = _plain(path)
+    con = open_plain(path)
     try:
         set_clock(con, moment)
     finally:

@@ -58,14 +58,21 @@ def later(moment: str, hours: float) -> str:
 
 
 def _lock_down_profile(path: Path) -> None:
+    """dbt's connections turn DuckDB's file access off, and lock the setting.
+
+    As ``settings`` (SET statements on each connection), not ``config_options``: the
+    setting then belongs to the database, and the course's own code may open the same
+    file beside dbt (same configuration) and is locked down with it. DuckDB refuses to
+    turn file access back on while a database is open, so no model, test or macro can.
+    """
     import yaml
 
     profiles = yaml.safe_load(path.read_text())
-    for name, profile in profiles.items():
+    for profile in profiles.values():
         if not isinstance(profile, dict) or "outputs" not in profile:
             continue
         for output in profile["outputs"].values():
-            output["config_options"] = dict(LOCKED_DOWN)
+            output["settings"] = dict(LOCKED_DOWN)
     path.write_text(yaml.safe_dump(profiles))
 
 
