@@ -220,14 +220,46 @@ def read_answer(answer: dict, shell) -> dict:
     raise ValueError(f"unknown answer type {kind!r}")
 
 
+def run_again(runner: Runner, spec: dict, emit) -> None:
+    """Run the same notebook again on other incidents, for the answers only.
+
+    ``spec["runs"]``: [{"env": {...}, "cells": [...]}]. Each run starts from an empty
+    namespace and no saved query, with the course's locations pointed at its incident;
+    outputs are not reported (they are about incidents the student must not see), only
+    each run's answers after its last cell.
+    """
+    from sql.store import store
+
+    answers = spec.get("answers", [])
+    timeout = float(spec.get("cell_timeout", 60))
+    for number, run in enumerate(spec["runs"]):
+        runner.shell.reset(new_session=False)
+        store._data.clear()
+        os.environ.update(run["env"])
+        for source in run["cells"]:
+            if source is not None:
+                emit({"event": "begin", "run": number})
+                runner.run_cell(source, timeout)
+        for answer in answers:
+            state = read_answer(answer, runner.shell)
+            emit({"event": "answer", "run": number, "type": answer["type"], "name": answer["name"], **state})
+
+
 def run_job(spec: dict, emit) -> None:
-    """Run the notebook in ``spec`` ({"cells": [...], "answers": [...], "cell_timeout": s})."""
+    """Run the notebook in ``spec`` ({"cells": [...], "answers": [...], "cell_timeout": s}).
+
+    With ``"runs"`` instead of ``"cells"``: the notebook's answers on other incidents
+    (``run_again``).
+    """
     sys.stdin = open(os.devnull)
     for variable in ("HOME", "IPYTHONDIR", "MPLCONFIGDIR", "TMPDIR", "WT06_WORK_DIR"):
         if os.environ.get(variable):
             os.makedirs(os.environ[variable], exist_ok=True)
     runner = Runner()
     sys.stdout, sys.stderr = _Stream(runner, "stdout"), _Stream(runner, "stderr")
+    if "runs" in spec:
+        run_again(runner, spec, emit)
+        return
     answers = spec.get("answers", [])
     known: dict[str, str] = {}
     timeout = float(spec.get("cell_timeout", 60))
