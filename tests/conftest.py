@@ -7,6 +7,7 @@ any test runs, and each test that changes a warehouse or a project gets its own 
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import sys
 import tempfile
@@ -35,6 +36,10 @@ def pytest_configure(config):
     os.environ.pop("WT06_DATA_DIR", None)
     os.environ.pop("WT06_PROJECT_DIR", None)
     os.environ["DO_NOT_TRACK"] = "1"
+    # One course secret and one grading cache for the session: every test course grades on
+    # the same secret incidents, built once (and reference results computed once).
+    os.environ["WT06_COURSE_SECRET"] = secrets.token_hex(16)
+    os.environ["WT06_GRADING_CACHE"] = str(scratch / "grading-cache")
 
 
 def pytest_unconfigure(config):

@@ -64,7 +64,7 @@ def local_worker_env(course: Path) -> dict:
 
     Workers still check every incident's digest; on other machines they build their own.
     """
-    return {ENV_INCIDENT_CACHE: str(layout.state_dir(course) / "incidents")}
+    return {ENV_INCIDENT_CACHE: str(layout.cache_dir(course) / "incidents")}
 
 
 def course_bundle(course: Path = layout.GRADER, *, only: list[str] | None = None, cell_timeout: int = 60,
@@ -97,7 +97,7 @@ def course_bundle(course: Path = layout.GRADER, *, only: list[str] | None = None
         "cell_timeout": cell_timeout,
         "reference": {},
     }
-    shared_cache = layout.state_dir(course) / "incidents"
+    shared_cache = layout.cache_dir(course) / "incidents"
 
     def worker():
         folder = Path(tempfile.mkdtemp(prefix="wt06-reference-"))

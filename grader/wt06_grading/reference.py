@@ -147,7 +147,7 @@ def compute(worker, source: Path = layout.SOURCE) -> dict:
 
 def load_or_compute(bundle, sandbox: bool, worker_factory, course: Path, source: Path) -> dict:
     key = cache_key(bundle, sandbox, source)
-    stored = layout.state_dir(course) / "reference" / f"{key}.json"
+    stored = layout.cache_dir(course) / "reference" / f"{key}.json"
     if stored.is_file():
         return json.loads(stored.read_text())
     worker = worker_factory()

@@ -6,7 +6,6 @@ import pytest
 
 from wt06_grading.kinds import KINDS
 from wt06_grading.kinds.command import allowed
-from wt06_grading.kinds.query import first_difference
 from wt06_grading.questions import AnswerRef, Question
 
 
@@ -28,11 +27,15 @@ def test_query_results_must_match_on_every_incident_and_say_where_without_the_an
     typed_in = {"c0": same["c0"], "g1": _rows("skipped_marts", ["run_012", 1], ["run_013", 2])}
     verdict = KINDS["query"].compare(question, typed_in, reference)
     assert not verdict.passed
-    assert "another incident" in verdict.message and "2 row(s) where 1 were expected" in verdict.message
+    assert "another incident" in verdict.message and "returns 2 row(s)" in verdict.message
     assert "run_200" not in verdict.message and "g1" not in verdict.message
     wrong_value = {"c0": _rows("canonical", ["run_012", 1], ["run_013", 3]), "g1": same["g1"]}
     message = KINDS["query"].compare(question, wrong_value, reference).message
-    assert "the course's incident" in message and "row 2 differs in column n" in message
+    assert "the course's incident" in message and "row 2" in message and "column n" in message
+    assert "yours: 3" in message  # the student's own value, on their own incident only
+    hidden = {"c0": same["c0"], "g1": _rows("skipped_marts", ["run_201", 5])}
+    message = KINDS["query"].compare(question, hidden, reference).message
+    assert "column run_id" in message and "run_201" not in message and "run_200" not in message
 
 
 def test_query_order_tolerance_and_missing_columns():
@@ -42,18 +45,26 @@ def test_query_order_tolerance_and_missing_columns():
     assert KINDS["query"].compare(unordered, swapped, reference).passed
     assert not KINDS["query"].compare(_question("query", columns=["run_id"]), swapped, reference).passed
     no_column = {"c0": _rows("canonical", ["a"], ["b"], columns=("other",))}
-    assert "does not return the column(s) run_id" in KINDS["query"].compare(unordered, no_column, reference).message
-    assert first_difference([(1.04,)], [(1.0,)], ("x",), 0.05) is None
-    assert first_difference([(1.2,)], [(1.0,)], ("x",), 0.05) == "row 1 differs in column x"
+    assert "no column run_id" in KINDS["query"].compare(unordered, no_column, reference).message
+    close = _question("query", columns=["n"], tolerance=0.05)
+    assert KINDS["query"].compare(close, {"c0": _rows("canonical", ["a", 1.04])}, {"c0": _rows("canonical", ["a", 1.0])}).passed
+    assert not KINDS["query"].compare(close, {"c0": _rows("canonical", ["a", 1.2])}, {"c0": _rows("canonical", ["a", 1.0])}).passed
 
 
-def test_values_compare_as_text_or_sets():
-    question = _question("value", "value", "affected_marts")
-    reference = {"set": ["fct_daily_signups", "fct_revenue_daily"]}
-    assert KINDS["value"].compare(question, ["fct_revenue_daily", " fct_daily_signups"], reference).passed
-    assert KINDS["value"].compare(question, {"set": ["fct_revenue_daily", "fct_daily_signups"]}, reference).passed
-    assert not KINDS["value"].compare(question, {"set": ["fct_revenue_daily"]}, reference).passed
-    assert KINDS["value"].compare(_question("value", "value", "c"), " models_run ", "models_run").passed
+def test_values_compare_as_text_or_sets_on_every_incident():
+    question = _question("value", "value", "affected_models")
+    reference = {"c0": {"story": "canonical", "value": ["fct_daily_signups", "fct_revenue_daily"]},
+                 "g4": {"story": "loader_outage", "value": []}}
+    computed = {"c0": {"story": "canonical", "value": ["fct_revenue_daily", " fct_daily_signups"]},
+                "g4": {"story": "loader_outage", "value": []}}
+    assert KINDS["value"].compare(question, computed, reference).passed
+    typed = {"c0": computed["c0"], "g4": {"story": "loader_outage", "value": ["fct_revenue_daily", "fct_daily_signups"]}}
+    verdict = KINDS["value"].compare(question, typed, reference)
+    assert not verdict.passed and "another incident" in verdict.message and "fct_" not in verdict.message
+    wrong_own = {"c0": {"story": "canonical", "value": ["fct_revenue_daily"]}, "g4": typed["g4"]}
+    assert "fct_revenue_daily" in KINDS["value"].compare(question, wrong_own, reference).message
+    unread = {"c0": {"story": "canonical", "problem": "a set holding a object"}}
+    assert "could not be read" in KINDS["value"].compare(question, unread, reference).message
 
 
 @pytest.mark.parametrize("command, ok", [
@@ -75,14 +86,24 @@ def test_a_command_task_refuses_before_anything_runs():
     assert KINDS["command"].task(question, "dbt run") == {"words": ["dbt", "run"]}
 
 
-def test_the_singular_test_must_hold_on_every_state():
+def test_the_singular_test_must_hold_on_every_state_and_name_the_state():
     question = _question("singular_test", "file", "tests/assert_marts_fresh.sql")
     kind = KINDS["singular_test"]
-    good = {"story": "canonical", "states": dict(kind.EXPECTED)}
-    reference = {"c0": good}
-    assert kind.compare(question, {"c0": good}, reference).passed
-    memorising = {"story": "canonical", "states": dict(kind.EXPECTED, **{"stale, again": "pass"})}
-    verdict = kind.compare(question, {"c0": memorising}, reference)
-    assert not verdict.passed and "(a second time)" in verdict.message
-    uncompiled = {"story": "canonical", "states": {"stale": "fail", "rebuilt": "pass"}}
-    assert "could not compile" in kind.compare(question, {"c0": uncompiled}, reference).message
+    states = [{"state": "the incident as it stands", "expected": "fail", "status": "fail"},
+              {"state": "the same state, tested again", "expected": "fail", "status": "fail"}]
+    reference = {"g1": {"story": "skipped_marts", "passed": True, "states": states}}
+    assert kind.compare(question, reference, reference).passed
+    memorising = [states[0], dict(states[1], status="pass")]
+    verdict = kind.compare(question, {"g1": {"story": "skipped_marts", "passed": False, "states": memorising}},
+                           reference)
+    assert not verdict.passed and "tested again" in verdict.message and "should fail" in verdict.message
+    broken = {"g1": {"story": "skipped_marts", "passed": False, "error": "Compilation Error in test"}}
+    assert "could not be run" in kind.compare(question, broken, reference).message
+
+
+def test_monitor_rules_must_be_a_complete_rule_set_before_anything_runs():
+    question = _question("monitor_rules", "value", "monitor_rules")
+    assert isinstance(KINDS["monitor_rules"].task(question, {"phantom": "select 1"}), str)
+    assert isinstance(KINDS["monitor_rules"].task(question, ["not", "a", "dict"]), str)
+    good = {"phantom": "select 1", "duration": "select 1", "staleness_hours": 30}
+    assert KINDS["monitor_rules"].task(question, good) == {"rules": good}
