@@ -10,6 +10,7 @@ FIRST_NOTEBOOK := notebooks/01_detect_staleness.ipynb
 # Inputs of the incident warehouse: rebuilt when any of them changes.
 WAREHOUSE := data/warehouse.duckdb
 WAREHOUSE_INPUTS := $(wildcard data/scenario.json data/raw/*.csv data/landing/*/*.csv) \
+	$(wildcard data/incidents/*/scenario.json data/incidents/*/raw/*.csv data/incidents/*/landing/*/*.csv) \
 	$(shell find dbt_project -type f \( -name '*.sql' -o -name '*.yml' \) -not -path '*/target/*' 2>/dev/null) \
 	$(wildcard wt06/*.py)
 
@@ -20,7 +21,7 @@ export DO_NOT_TRACK := 1
 export PLOOMBER_STATS_ENABLED := false
 export PLOOMBER_VERSION_CHECK_DISABLED := true
 
-.PHONY: help setup lab warehouse reset data release export fixtures grade test bench docs-images clean
+.PHONY: help setup lab warehouse reset data release export fixtures grade report export-grades test bench docs-images clean
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -42,7 +43,7 @@ $(STAMP): $(REQUIREMENTS) $(addsuffix /pyproject.toml,$(PACKAGES))
 $(WAREHOUSE): $(STAMP) $(WAREHOUSE_INPUTS)
 	$(BIN)/python -m wt06 warehouse
 
-warehouse: $(STAMP)  ## (re)build the incident warehouse with real dbt runs
+warehouse: $(STAMP)  ## (re)build the incident warehouse (and the practice incident's, the drills') with real dbt runs
 	$(BIN)/python -m wt06 warehouse
 
 reset: $(STAMP)  ## throw away the notebooks' working copies and rebuild the warehouse
@@ -51,11 +52,12 @@ reset: $(STAMP)  ## throw away the notebooks' working copies and rebuild the war
 lab: $(WAREHOUSE)  ## set up, build the warehouse and open JupyterLab on the first notebook
 	$(BIN)/jupyter lab $(ALLOW_ROOT) $(FIRST_NOTEBOOK)
 
-data: $(STAMP)  ## regenerate the committed CSVs of the canonical scenario
+data: $(STAMP)  ## regenerate the committed CSVs of the canonical scenario and the public incidents
 	$(BIN)/python -m wt06 scenario
 
-release: $(STAMP)  ## regenerate the student notebooks/ from grader/source with nbgrader
+release: $(STAMP)  ## regenerate the student notebooks/ (nbgrader) and the practice incident's expected results
 	$(BIN)/wt06-grade release
+	$(BIN)/python -m wt06 publish
 
 export: $(STAMP)  ## write the student-only course (the public repository) to DEST=<folder>
 	@test -n "$(DEST)" || { echo "usage: make export DEST=<a folder outside this repository>" >&2; exit 2; }
@@ -64,12 +66,25 @@ export: $(STAMP)  ## write the student-only course (the public repository) to DE
 fixtures: $(WAREHOUSE)  ## fill grader/submitted/ with the test suite's fixture class
 	$(BIN)/python tests/fixtures/submissions.py grader/submitted
 
-# `make grade JOBS=2` grades two submissions at once; TIMEOUT is the per-cell limit (s);
-# NOTEBOOKS=01_detect_staleness,... grades a subset; STUDENT=alice grades one submission;
-# SANDBOX=none grades without the sandbox (see grader/README.md, "Grading safely").
-grade: $(WAREHOUSE)  ## autograde grader/submitted/: grade table, feedback, gradebook
-	$(BIN)/wt06-grade grade --jobs $(or $(JOBS),1) --timeout $(or $(TIMEOUT),60) \
-		--notebooks '$(NOTEBOOKS)' --student '$(STUDENT)' $(if $(filter none,$(SANDBOX)),--no-sandbox)
+# `make grade JOBS=2` grades on two local worker processes (Dask); CLUSTER=tcp://HOST:8786
+# sends the work to a running Dask scheduler instead; STUDENT=alice (or alice,bob) grades
+# just those, into the existing gradebook and table; FORCE=1 regrades everyone (otherwise
+# only new or changed submissions are graded). TIMEOUT is the per-cell limit (s);
+# NOTEBOOKS=01_detect_staleness,... grades a subset; SANDBOX=none grades without the
+# sandbox (see grader/README.md, "Grading safely"). The gradebook is grader/gradebook.db
+# unless WT06_GRADEBOOK_URL names another (postgresql+psycopg://...).
+grade: $(WAREHOUSE)  ## autograde grader/submitted/ in the sandbox (JOBS, CLUSTER, STUDENT): grade table, feedback, gradebook
+	$(BIN)/wt06-grade grade --jobs $(or $(JOBS),1) \
+		--timeout $(or $(TIMEOUT),60) --notebooks '$(NOTEBOOKS)' \
+		--cluster '$(CLUSTER)' --student '$(STUDENT)' $(if $(FORCE),--force) \
+		$(if $(filter none,$(SANDBOX)),--no-sandbox)
+
+report: $(STAMP)  ## write grader/report.html: the class analytics page (scores, pass rates, failures, time)
+	$(BIN)/wt06-grade report
+
+export-grades: $(STAMP)  ## write grader/grades-<lms>.csv for LMS=canvas or moodle (manual scores included)
+	@test -n "$(filter canvas moodle,$(LMS))" || { echo "usage: make export-grades LMS=canvas|moodle" >&2; exit 2; }
+	$(BIN)/wt06-grade export-grades --lms $(LMS)
 
 test: $(STAMP)  ## run every test
 	$(BIN)/python -m pytest

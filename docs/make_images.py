@@ -24,8 +24,9 @@ SOURCE = REPO / "grader" / "source" / "wt06"
 CHARTS = {
     "freshness_lag.png": ("01_detect_staleness", 0),
     "run_durations.png": ("02_pipeline_logs", 0),
+    "duration_baseline.png": ("03_phantom_successes", 0),
     "missing_by_day.png": ("04_blast_radius", 0),
-    "detection_timeline.png": ("06_agent_lens", 0),
+    "detection_timeline.png": ("06_agent_lens", 1),
 }
 
 

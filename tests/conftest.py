@@ -30,7 +30,7 @@ _SCRATCH = Path(tempfile.mkdtemp(prefix="wt06-tests-"))
 def pytest_configure(config):
     scratch = _SCRATCH
     os.environ["WT06_WORK_DIR"] = str(scratch / "work")
-    os.environ["WT06_WAREHOUSE"] = str(scratch / "warehouse.duckdb")
+    os.environ["WT06_WAREHOUSE"] = str(scratch / "warehouse.duckdb")  # public incidents build beside it
     os.environ.pop("WT06_AS_OF", None)
     os.environ.pop("WT06_DATA_DIR", None)
     os.environ.pop("WT06_PROJECT_DIR", None)
@@ -50,6 +50,14 @@ def incident_warehouse() -> Path:
     return build_warehouse(paths.warehouse_path())
 
 
+@pytest.fixture(scope="session")
+def public_incident():
+    """name -> the built public incident (practice, drills), built once per session on demand."""
+    from wt06 import incidents
+
+    return incidents.ensure_built
+
+
 @pytest.fixture
 def warehouse_copy(incident_warehouse: Path, tmp_path: Path) -> Path:
     """A private copy of the incident warehouse that a test may change."""
@@ -61,17 +69,16 @@ def warehouse_copy(incident_warehouse: Path, tmp_path: Path) -> Path:
 @pytest.fixture
 def project_copy(tmp_path: Path) -> Path:
     """A private copy of the incident dbt project."""
-    copy = tmp_path / "dbt_project"
-    shutil.copytree(REPO / "dbt_project", copy,
-                    ignore=shutil.ignore_patterns("target", "logs", ".user.yml"))
-    return copy
+    from wt06.workcopy import copy_project
+
+    return copy_project(REPO / "dbt_project", tmp_path / "dbt_project")
 
 
 @pytest.fixture
 def data_copy(tmp_path: Path) -> Path:
     """A private copy of the data folder's inputs (CSVs and scenario.json)."""
     copy = tmp_path / "data"
-    shutil.copytree(REPO / "data", copy, ignore=shutil.ignore_patterns("work", "*.duckdb*", ".*"))
+    shutil.copytree(REPO / "data", copy, ignore=shutil.ignore_patterns("work", "incidents", "*.duckdb*", ".*"))
     return copy
 
 
@@ -102,3 +109,24 @@ def rows(path: Path, sql: str, as_of=None) -> list[tuple]:
         return con.execute(sql).fetchall()
     finally:
         con.close()
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A PostgreSQL server of its own (Debian's package), on 127.0.0.1, for the session.
+
+    Skips, saying why, only when PostgreSQL is not installed; .ci/run installs it, and
+    sets WT06_REQUIRE_POSTGRES=1 so that a missing server fails instead of skipping.
+    """
+    from fixtures.postgres import PostgresServer, binaries
+
+    bin_dir = binaries()
+    if bin_dir is None:
+        if os.environ.get("WT06_REQUIRE_POSTGRES"):
+            pytest.fail("PostgreSQL is not installed (apt-get install postgresql); CI requires it")
+        pytest.skip("PostgreSQL is not installed: apt-get install postgresql (Debian) to run this test")
+    server = PostgresServer(bin_dir).start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -28,14 +28,14 @@ def test_marts_stop_at_the_freeze_while_staging_sees_the_weekend(incident_wareho
 
 
 def test_the_phantom_successes_are_exactly_run_012_to_015(incident_warehouse):
-    phantoms = rows(incident_warehouse, "select run_id from stg_pipeline_runs "
-                                        "where is_phantom_success order by run_id")
+    phantoms = rows(incident_warehouse, "select run_id from raw.raw_pipeline_runs "
+                                        "where status = 'success' and models_run <> 'all' order by run_id")
     assert [r for (r,) in phantoms] == ["run_012", "run_013", "run_014", "run_015"]
-    last_full = scalar(incident_warehouse, "select max(run_id) from stg_pipeline_runs where refreshed_marts")
+    last_full = scalar(incident_warehouse, "select max(run_id) from raw.raw_pipeline_runs where models_run = 'all'")
     assert last_full == "run_011"
     ratio = scalar(incident_warehouse, """
-        select avg(duration_seconds) filter (where not is_full_run)
-             / avg(duration_seconds) filter (where is_full_run) from stg_pipeline_runs""")
+        select avg(duration_seconds) filter (where models_run <> 'all')
+             / avg(duration_seconds) filter (where models_run = 'all') from raw.raw_pipeline_runs""")
     assert 0.25 < ratio < 0.31
 
 
@@ -51,7 +51,7 @@ def test_every_replayed_dbt_invocation_is_recorded(incident_warehouse):
                list_contains(models_run, 'fct_revenue_daily')
         from audit.dbt_invocations order by invoked_at""")
     assert [r[0] for r in log] == ["run_011", "run_012", "run_013", "run_014", "run_015"]
-    assert log[0][1:] == ("dbt run", None, 6, "success", 0, True)
+    assert log[0][1:] == ("dbt run", None, 8, "success", 0, True)
     for row in log[1:]:
         assert row[1:] == ('dbt run --select "staging.*"', "staging.*", 4, "success", 0, False)
     ids = rows(incident_warehouse, "select count(distinct invocation_id) from audit.dbt_invocations")
@@ -63,6 +63,21 @@ def test_raw_rows_arrive_with_loaded_at_and_runs_are_logged_when_they_finish(inc
     assert scalar(incident_warehouse, "select max(_loaded_at) from raw.raw_orders") == datetime(2024, 2, 11, 17, 30, 31)
     assert scalar(incident_warehouse,
                   "select count(*) from raw.raw_pipeline_runs where _loaded_at <> finished_at") == 0
+    assert scalar(incident_warehouse,
+                  "select count(*) from raw.raw_job_revisions where _loaded_at <> changed_at") == 0
+
+
+def test_the_warehouse_keeps_its_own_clock_which_dbt_reads(incident_warehouse, tmp_path):
+    import duckdb
+
+    con = duckdb.connect(str(incident_warehouse), read_only=True)
+    try:
+        assert con.execute("select main.as_of()").fetchone()[0] == datetime(2024, 2, 12, 9, 0)
+        refreshed = con.execute("select max(_refreshed_at) from fct_revenue_daily").fetchone()[0]
+        finished = con.execute("select finished_at from raw.raw_pipeline_runs where run_id = 'run_011'").fetchone()[0]
+    finally:
+        con.close()
+    assert refreshed == finished, "each replayed run ran at its own clock"
 
 
 def _content(path: Path) -> dict[str, list]:
@@ -135,6 +150,7 @@ def test_a_missing_landing_file_is_named(warehouse_copy, data_copy):
 def test_a_failing_dbt_step_names_the_run_and_keeps_the_warehouse(warehouse_copy, project_copy, data_copy):
     broken = project_copy / "models" / "marts" / "fct_revenue_daily.sql"
     broken.write_text(broken.read_text().replace("from orders", "from orderz"))
+    assert "orderz" in broken.read_text()
     before = _digest(warehouse_copy)
     with pytest.raises(BuildError, match="step 'replay run_011'") as failure:
         build_warehouse(warehouse_copy, data_dir=data_copy, project=project_copy)
@@ -144,16 +160,39 @@ def test_a_failing_dbt_step_names_the_run_and_keeps_the_warehouse(warehouse_copy
 
 @pytest.mark.slow
 def test_a_variant_builds_into_its_own_coherent_incident(tmp_path):
-    params = ScenarioParams.variant(7)
+    params = ScenarioParams.variant(2)  # two quiet days among the outage days
     scenario = Scenario(params)
+    assert scenario.quiet_days
     scenario.write(tmp_path / "data")
     built = build_warehouse(tmp_path / "variant.duckdb", data_dir=tmp_path / "data")
+    from wt06.warehouse import read_clock
+
+    assert read_clock(built) == scenario.story_now  # before `scalar` sets the course's clock
     assert scalar(built, "select max(order_date) from fct_revenue_daily") == scenario.freeze_day
-    assert scalar(built, "select max(order_date) from stg_orders") == scenario.outage_days[-1]
-    phantoms = scalar(built, "select count(*) from stg_pipeline_runs where is_phantom_success")
+    landed = [d for d in scenario.outage_days if d not in scenario.quiet_days]
+    assert scalar(built, "select max(order_date) from stg_orders") == landed[-1]
+    phantoms = scalar(built, "select count(*) from raw.raw_pipeline_runs where models_run <> 'all'")
     assert phantoms == params.phantom_runs
     selectors = rows(built, "select distinct selector from audit.dbt_invocations where selector is not null")
     assert selectors == [(params.broken_selector,)]
+    quiet = rows(built, "select count(*) from raw.raw_orders where cast(_loaded_at as date) in "
+                        f"({', '.join(repr(d.isoformat()) for d in scenario.quiet_days)})")
+    assert quiet == [(0,)]
+
+
+@pytest.mark.slow
+def test_a_loader_outage_builds_with_fresh_marts_and_old_data(tmp_path):
+    from wt06.scenario import LOADER_OUTAGE
+
+    params = ScenarioParams.variant(3, story=LOADER_OUTAGE)
+    scenario = Scenario(params)
+    scenario.write(tmp_path / "data")
+    built = build_warehouse(tmp_path / "outage.duckdb", data_dir=tmp_path / "data")
+    last_run = max(r["finished_at"] for r in scenario.history["raw_pipeline_runs"])
+    assert scalar(built, "select max(_refreshed_at) from fct_revenue_daily") == last_run
+    assert scalar(built, "select max(order_date) from fct_revenue_daily") == scenario.freeze_day
+    assert scalar(built, "select max(cast(_loaded_at as date)) from raw.raw_orders") == scenario.freeze_day
+    assert scalar(built, "select count(*) from raw.raw_pipeline_runs where models_run <> 'all'") == 0
 
 
 def test_the_warehouse_works_under_any_file_name(incident_warehouse, tmp_path):

@@ -42,13 +42,44 @@ def _freshness_status(warehouse, project, as_of):
 
 
 def test_dbt_source_freshness_runs_on_the_story_clock(warehouse_copy, project_copy):
+    """The reference config: the loader's tables warn after 2 days, error after 4; signups
+    (raw_customers) warn after 5, error after 9; the job history is not checked."""
     apply_reference_fix(project_copy)
     statuses, result = _freshness_status(warehouse_copy, project_copy, "2024-02-12 09:00")
     assert statuses == {"pass"} and result.success  # raw landed Sunday 17:30: ~15 h
-    statuses, _ = _freshness_status(warehouse_copy, project_copy, "2024-02-13 12:00")
-    assert statuses == {"warn"}  # ~42 h: past warn_after (24 h), not error_after (48 h)
-    statuses, result = _freshness_status(warehouse_copy, project_copy, "2024-02-14 09:00")
-    assert statuses == {"error"} and not result.success
+    assert {name for name, _, _ in result.nodes} == {"raw_customers", "raw_orders", "raw_events",
+                                                     "raw_pipeline_runs"}
+    _, result = _freshness_status(warehouse_copy, project_copy, "2024-02-14 12:00")
+    by_table = {name: status for name, _, status in result.nodes}  # ~2.8 days since the last load
+    assert by_table == {"raw_customers": "pass", "raw_orders": "warn", "raw_events": "warn",
+                        "raw_pipeline_runs": "warn"}
+    statuses, result = _freshness_status(warehouse_copy, project_copy, "2024-02-16 09:00")
+    assert "error" in statuses and not result.success  # 4.6 days
+
+
+def test_the_clock_lives_in_the_warehouse_and_dbt_reads_it_from_a_terminal(warehouse_copy, project_copy,
+                                                                          tmp_path):
+    """`python -m wt06 as-of --set` moves the file's clock; dbt (no course variables) reads it."""
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    moved = subprocess.run([sys.executable, "-m", "wt06", "as-of", "--warehouse", str(warehouse_copy),
+                            "--set", "2024-02-09 07:00"], capture_output=True, text=True, cwd=REPO)
+    assert moved.returncode == 0, moved.stderr
+    result = dbt_runner.invoke("dbt run --select fct_revenue_daily", warehouse=warehouse_copy,
+                               project=project_copy, work=tmp_path)
+    assert result.success and result.invoked_at == datetime(2024, 2, 9, 7, 0)
+    import duckdb
+
+    con = duckdb.connect(str(warehouse_copy))  # plain: dbt-duckdb still holds the file in this process
+    try:
+        assert con.execute("select max(_refreshed_at) from fct_revenue_daily").fetchone()[0] == \
+            datetime(2024, 2, 9, 7, 0)
+    finally:
+        con.close()
+        dbt_runner.release()
 
 
 def test_the_mart_test_passes_on_friday_morning_and_fails_on_monday(warehouse_copy, project_copy):

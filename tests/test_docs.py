@@ -32,3 +32,26 @@ def test_the_quick_start_has_exactly_two_commands():
     assert commands == ["make lab", "make test"]
     help_text = subprocess.run(["make", "-s", "help"], cwd=REPO, capture_output=True, text=True).stdout
     assert "make lab" in help_text and "make test" in help_text
+
+
+def test_the_readme_tells_how_to_run_dbt_from_a_terminal_and_where_the_clock_lives():
+    readme = (REPO / "README.md").read_text()
+    section = readme.split("## dbt from a terminal", 1)[1].split("\n## ", 1)[0]
+    for command in ("cd dbt_project", "dbt debug", "dbt run", "dbt source freshness"):
+        assert command in section
+    profile = (REPO / "dbt_project" / "profiles.yml").read_text()
+    assert "../data/warehouse.duckdb" in profile and "../data/warehouse.duckdb" in section
+    clock = readme.split("## One clock", 1)[1].split("\n## ", 1)[0]
+    assert "as_of()" in clock and "as-of --set" in clock
+
+
+def test_the_docs_describe_the_notebooks_that_exist():
+    import nbformat
+
+    readme = (REPO / "README.md").read_text()
+    for path in sorted((REPO / "grader" / "source" / "wt06").glob("*.ipynb")):
+        assert f"`{path.stem}`" in readme, f"README does not describe {path.stem}"
+        for cell in nbformat.read(path, as_version=4).cells:
+            meta = cell.metadata.get("nbgrader", {})
+            if meta.get("solution") and meta.get("grade_id") not in ("load_gaps", "duration_alert"):
+                assert f"`{meta['grade_id']}`" in readme, f"README's objectives omit {meta['grade_id']}"

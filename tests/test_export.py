@@ -53,7 +53,12 @@ def test_the_export_holds_exactly_the_student_entries(exported):
     assert sorted(p.name for p in exported.iterdir()) == TOP_LEVEL
     assert sorted(p.name for p in (exported / "notebooks").iterdir()) == NOTEBOOK_NAMES
     assert len(NOTEBOOK_NAMES) == 6
-    assert sorted(p.name for p in (exported / "data").iterdir()) == ["landing", "raw", "scenario.json"]
+    assert sorted(p.name for p in (exported / "data").iterdir()) == ["incidents", "landing", "raw", "scenario.json"]
+    from wt06 import incidents
+
+    for name in incidents.PUBLIC:  # the practice incident and the drills, with their expected results
+        assert (exported / "data" / "incidents" / name / "scenario.json").is_file()
+        assert (exported / "data" / "incidents" / name / "expected.json").is_file()
     assert (exported / "dbt_project" / "dbt_project.yml").is_file()
     assert (exported / "wt06" / "notebook.py").is_file()
     built = {"__pycache__", "target", "logs", "work", ".ipynb_checkpoints", "warehouse.duckdb"}
@@ -88,9 +93,9 @@ def test_the_export_copies_the_repository_files_unchanged(exported):
     for relative in ["pyproject.toml", "requirements.txt", "environment.yml", "postBuild", "start",
                      "data/scenario.json", *[f"notebooks/{n}" for n in NOTEBOOK_NAMES]]:
         assert (exported / relative).read_bytes() == (REPO / relative).read_bytes(), relative
-    for folder in ("data/raw", "data/landing", "dbt_project", "wt06"):
+    for folder in ("data/raw", "data/landing", "data/incidents", "dbt_project", "wt06"):
         source = {p.relative_to(REPO / folder) for p in _files(REPO / folder)
-                  if not {"__pycache__", "target", "logs"} & set(p.parts) and p.suffix != ".pyc"}
+                  if not {"__pycache__", "target", "logs"} & set(p.parts) and p.suffix not in (".pyc", ".duckdb")}
         assert {p.relative_to(exported / folder) for p in _files(exported / folder)} == source, folder
 
 

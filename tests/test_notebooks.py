@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -22,11 +24,24 @@ def _nbgrader_meta(cell) -> dict:
     return cell.metadata.get("nbgrader", {})
 
 
-def _execute(path: Path) -> nbformat.NotebookNode:
-    notebook = nbformat.read(path, as_version=4)
+def _execute(path: Path, env: dict | None = None, notebook=None) -> nbformat.NotebookNode:
+    notebook = notebook if notebook is not None else nbformat.read(path, as_version=4)
     NotebookClient(notebook, timeout=300, kernel_name="python3", allow_errors=True,
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
+                   resources={"metadata": {"path": str(path.parent)}}).execute(
+        env={**os.environ, **(env or {})})
     return notebook
+
+
+def _outputs_text(cells) -> str:
+    """Everything the cells showed: streams, plain text, Markdown, errors."""
+    parts = []
+    for cell in cells:
+        for output in cell.get("outputs", []):
+            parts.append(output.get("text", ""))
+            data = output.get("data", {})
+            parts += [data.get("text/plain", ""), data.get("text/markdown", ""), data.get("text/html", "")]
+            parts.append(output.get("evalue", ""))
+    return "\n".join(parts)
 
 
 def _errors(notebook) -> list[str]:
@@ -99,14 +114,42 @@ def test_executed_notebooks_contain_their_plots(executed_twice):
             assert plot_cells, f"{name} draws no chart"
 
 
+@pytest.fixture(scope="session")
+def executed_blank(incident_warehouse) -> dict:
+    """Every student notebook, as released, executed to the end (errors allowed)."""
+    return {name: _execute(STUDENT / f"{name}.ipynb") for name in NAMES}
+
+
 @pytest.mark.slow
-def test_blank_student_notebooks_fail_only_with_no_answer_yet(incident_warehouse):
-    for name in NAMES:
-        notebook = _execute(STUDENT / f"{name}.ipynb")
+def test_blank_student_notebooks_fail_only_with_no_answer_yet(executed_blank):
+    for name, notebook in executed_blank.items():
         errors = _errors(notebook)
         assert errors, f"{name}: a blank notebook should stop at its first answer cell"
         assert all("no answer yet" in e for e in errors), f"{name}: {errors}"
         assert not any("Parser Error" in e or "NotImplementedError()" in e for e in errors)
+
+
+@pytest.mark.slow
+def test_the_blank_fix_notebook_claims_no_check_and_no_fix(executed_blank):
+    """Before any answer: no PASS for a test that does not exist, no 'Verified'."""
+    text = _outputs_text(executed_blank["05_fix_and_prevent"].cells)
+    assert "NOT RUN (no source has freshness configured)" in text
+    assert "NOT RUN (no test named assert_marts_fresh in the project)" in text
+    assert "PASS" not in text and "Verified" not in text
+    assert "NOT verified" in text
+
+
+@pytest.mark.slow
+def test_the_blank_notebooks_print_no_answer_before_its_question(executed_blank):
+    """The leaks the course once had: the catch-up selector's list, the fixed command, the
+    blast radius's superset; none is printed by a blank notebook above its question."""
+    everything = "\n".join(_outputs_text(nb.cells) for nb in executed_blank.values())
+    assert not re.search(r"tag:mart\s*->", everything)
+    assert "changed the scheduled command from" not in everything
+    notebook = executed_blank["04_blast_radius"]
+    cut = next(i for i, c in enumerate(notebook.cells) if _nbgrader_meta(c).get("grade_id") == "affected_models")
+    above = _outputs_text(notebook.cells[:cut])
+    assert "int_orders_enriched" not in above and "exposure" not in above
 
 
 def test_student_notebooks_hold_no_solution_no_hidden_test_and_no_output():
@@ -162,6 +205,149 @@ def test_the_students_starting_sources_file_is_the_incident_projects():
     assert without_solution(body).rstrip("\n") == incident.rstrip("\n")
 
 
+def _variant_env(tmp_path_factory, name: str) -> dict:
+    """Settings that point the notebooks at another incident: the practice one or a variant."""
+    from wt06 import incidents
+    from wt06.build import build_warehouse
+    from wt06.publish import incident_env
+    from wt06.scenario import Scenario, ScenarioParams
+
+    folder = tmp_path_factory.mktemp(name)
+    if name == "practice":
+        data = incidents.ensure_built("practice").data_dir
+    else:
+        data = folder / "data"
+        Scenario(VARIANTS[name]).write(data)
+    warehouse = build_warehouse(folder / "warehouse.duckdb", data_dir=data, work=folder / "build")
+    return incident_env(data, warehouse, folder / "work")
+
+
+def _variant_params():
+    from wt06.scenario import ScenarioParams
+
+    # another selector and an outage that starts on a weekday; the other a long one with quiet days
+    return {"variant-weekday": ScenarioParams.variant(3), "variant-quiet": ScenarioParams.variant(6)}
+
+
+VARIANTS = _variant_params()
+# Words only the course's own incident can produce: its dates, weekend, selector, run ids.
+CANONICAL_LITERALS = ("staging.*", "Feb 8", "Feb 12", "08 Feb", "12 Feb", "weekend", "run_011", "run_012",
+                      "rev_003", "2024-02-")
+
+
+def test_the_variants_differ_from_the_course_incident_where_text_would_drift():
+    from wt06.scenario import Scenario
+
+    weekday = Scenario(VARIANTS["variant-weekday"])
+    assert weekday.params.broken_selector != "staging.*" and weekday.outage_days[0].weekday() < 5
+    assert Scenario(VARIANTS["variant-quiet"]).quiet_days
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("incident", ["practice", *VARIANTS])
+def test_instructor_notebooks_run_clean_on_other_incidents_and_say_nothing_of_the_course_one(
+        tmp_path_factory, incident):
+    """Every cell runs (every visible test passes) and no output names the course's incident."""
+    env = _variant_env(tmp_path_factory, incident)
+    for name in NAMES:
+        notebook = _execute(SOURCE / f"{name}.ipynb", env)
+        assert _errors(notebook) == [], f"{incident} {name}: {_errors(notebook)}"
+        text = _outputs_text(notebook.cells)
+        leaked = [word for word in CANONICAL_LITERALS if word in text]
+        assert not leaked, f"{incident} {name}: the output says {leaked}"
+
+
+def _with_answers(name: str, replace: dict[str, str]) -> nbformat.NotebookNode:
+    """The instructor notebook ``name`` with some answer cells' sources replaced."""
+    notebook = nbformat.read(SOURCE / f"{name}.ipynb", as_version=4)
+    for cell in notebook.cells:
+        grade_id = _nbgrader_meta(cell).get("grade_id")
+        if grade_id in replace:
+            cell.source = replace[grade_id]
+    return notebook
+
+
+def _test_errors(notebook) -> dict[str, str]:
+    errors = {}
+    for cell in notebook.cells:
+        meta = _nbgrader_meta(cell)
+        if meta.get("grade") and cell.cell_type == "code":
+            for output in cell.outputs:
+                if output.output_type == "error":
+                    errors[meta["grade_id"]] = f"{output.ename}: {output.evalue}"
+    return errors
+
+
+@pytest.mark.slow
+def test_honest_but_unusual_answers_pass_the_visible_tests(incident_warehouse):
+    """Placeholder lines left in, answers computed another way, the older freshness form."""
+    from wt06.settings import PLACEHOLDERS
+
+    sql, python, yaml_stub = PLACEHOLDERS["sql"], PLACEHOLDERS["python"], PLACEHOLDERS["yaml"]
+    notebook = _with_answers("02_pipeline_logs", {
+        "smoking_gun": python + '\nsmoking_gun_column = "models" + "_run"',
+        "catch_up_selector": 'catch_up_selector = "tag:mart tag:intermediate"\n' + python,
+    })
+    assert _test_errors(_execute(SOURCE / "02_pipeline_logs.ipynb", notebook=notebook)) == {}
+
+    notebook = _with_answers("04_blast_radius", {"affected_models": python + """
+built = set(course.sql(\"\"\"select unnest(models_run) as m from audit.dbt_invocations
+                            where scheduler_run_id = (select max(scheduler_run_id) from audit.dbt_invocations)\"\"\")["m"])
+affected_models = {m for m in course.models("+exposure:revenue_dashboard") if m not in built}"""})
+    assert _test_errors(_execute(SOURCE / "04_blast_radius.ipynb", notebook=notebook)) == {}
+
+    source = nbformat.read(SOURCE / "05_fix_and_prevent.ipynb", as_version=4)
+    sources_cell = next(c for c in source.cells if _nbgrader_meta(c).get("grade_id") == "source_freshness")
+    top_level = (sources_cell.source
+                 .replace("    # BEGIN SOLUTION\n    config:\n      loaded_at_field: _loaded_at\n      freshness:",
+                          "    # BEGIN SOLUTION\n    loaded_at_field: _loaded_at\n    freshness:")
+                 .replace("        warn_after: {count: 2, period: day}\n        error_after: {count: 4, period: day}",
+                          "      warn_after: {count: 48, period: hour}\n      error_after: {count: 96, period: hour}")
+                 .replace("# BEGIN SOLUTION", yaml_stub))  # END SOLUTION lines stay: YAML comments
+    assert "config:\n      loaded_at_field" not in top_level and yaml_stub in top_level
+    test_cell = next(c for c in source.cells if _nbgrader_meta(c).get("grade_id") == "freshness_test")
+    notebook = _with_answers("05_fix_and_prevent", {
+        "scheduler_command": python + "\nscheduler_command = 'dbt build'",
+        "source_freshness": top_level,
+        "freshness_test": test_cell.source.replace("-- BEGIN SOLUTION", sql.replace("\n", "\n", 1)),
+    })
+    assert _test_errors(_execute(SOURCE / "05_fix_and_prevent.ipynb", notebook=notebook)) == {}
+
+
+@pytest.mark.slow
+def test_answers_copied_from_the_outputs_fail_the_visible_tests(incident_warehouse):
+    """Typed-in answers, now() for as_of(), the last phantom run for the first: caught in the notebook."""
+    notebook = _with_answers("01_detect_staleness", {
+        "mart_staleness": "%%sql --save mart_staleness\n"
+                          "select 'fct_revenue_daily' as mart, date '2024-02-08' as newest_date, "
+                          "timestamp '2024-02-08 18:14:39' as last_refreshed_at, 86.8 as hours_stale\n"
+                          "union all select 'fct_daily_signups', date '2024-02-08', "
+                          "timestamp '2024-02-08 18:14:39', 86.8",
+        "dashboard_gap": "%%sql --save dashboard_gap\nselect distinct order_date from stg_orders "
+                         "where order_date > date '2024-02-08' order by 1",
+    })
+    errors = _test_errors(_execute(SOURCE / "01_detect_staleness.ipynb", notebook=notebook))
+    assert "grow with the story's clock" in errors["test_mart_staleness"]
+    assert "practice incident" in errors["test_dashboard_gap"]
+
+    notebook = _with_answers("01_detect_staleness", {"mart_staleness": nbformat.read(
+        SOURCE / "01_detect_staleness.ipynb", as_version=4).cells[8].source.replace("as_of()", "now()")})
+    errors = _test_errors(_execute(SOURCE / "01_detect_staleness.ipynb", notebook=notebook))
+    assert "as_of()" in errors["test_mart_staleness"]
+
+    source = nbformat.read(SOURCE / "03_phantom_successes.ipynb", as_version=4)
+    root_cause = next(c for c in source.cells if _nbgrader_meta(c).get("grade_id") == "root_cause").source
+    notebook = _with_answers("03_phantom_successes", {
+        "root_cause": root_cause.replace("select * from phantoms order by started_at limit 1",
+                                         "select * from phantoms order by started_at desc limit 1"),
+        "breaking_change": "%%sql --save breaking_change\nselect revision_id, changed_at, changed_by, message, "
+                           "command, cron from raw.raw_job_revisions where revision_id = 'rev_003'",
+    })
+    errors = _test_errors(_execute(SOURCE / "03_phantom_successes.ipynb", notebook=notebook))
+    assert "first (oldest)" in errors["test_root_cause"]
+    assert "practice incident" in errors["test_breaking_change"]
+
+
 def test_readme_maps_every_learning_objective_to_graded_cells():
     from wt06_grading.reference import solution_cells
 
@@ -174,3 +360,34 @@ def test_readme_maps_every_learning_objective_to_graded_cells():
         assert ids, f"objective row without graded cells: {row}"
         for grade_id in ids:
             assert grade_id in solution_cells(), f"{grade_id} (README) is not an answer cell"
+
+
+def test_every_graded_test_cell_declares_its_question_and_its_answer_exists():
+    from wt06.publish import declarations
+
+    kinds = {"query", "value", "selector", "command", "source_freshness", "singular_test", "monitor_rules"}
+    for name in NAMES:
+        notebook = nbformat.read(SOURCE / f"{name}.ipynb", as_version=4)
+        tests = [c for c in notebook.cells if _nbgrader_meta(c).get("grade") and c.cell_type == "code"
+                 and not _nbgrader_meta(c).get("solution")]
+        declared = declarations(SOURCE / f"{name}.ipynb")
+        assert sorted(declared) == sorted(_nbgrader_meta(c)["grade_id"] for c in tests), name
+        answers = "\n".join(c.source for c in notebook.cells if _nbgrader_meta(c).get("solution"))
+        for grade_id, question in declared.items():
+            assert question["kind"] in kinds and question.get("hint"), grade_id
+            answer = question["answer"]
+            provided = {"query": f"%%sql --save {answer}\n", "source_freshness": f"%%project_file {answer}\n",
+                        "singular_test": f"%%project_file {answer}\n"}.get(question["kind"], f"{answer} = ")
+            assert provided in answers, f"{name} {grade_id}: no answer cell provides {answer}"
+            if question["kind"] == "query":
+                assert question["columns"], grade_id
+
+
+def test_no_cell_but_an_answer_holds_a_placeholder_line():
+    """The notebooks drop placeholder lines next to an answer: a check must never contain one."""
+    from wt06.settings import is_placeholder_line
+
+    for name in NAMES:
+        for cell in nbformat.read(SOURCE / f"{name}.ipynb", as_version=4).cells:
+            if cell.cell_type == "code" and not _nbgrader_meta(cell).get("solution"):
+                assert not any(is_placeholder_line(line) for line in cell.source.splitlines()), name

@@ -8,10 +8,14 @@ from datetime import date, datetime, time
 import pytest
 
 from conftest import REPO
+from wt06 import incidents
 from wt06.errors import DataError
-from wt06.scenario import Scenario, ScenarioParams, load_scenario
+from wt06.scenario import (ALL_LOADER_TABLES, BROKEN_SELECTORS, FULL_COMMAND, FULL_CRON, LOADER_OUTAGE,
+                           PARTIAL_CRON, SKIPPED_MARTS, STORIES, Scenario, ScenarioParams,
+                           canonical_gap_limits, load_scenario, scenario_gaps)
 
 CANONICAL = Scenario(ScenarioParams())
+VARIANTS = [Scenario(ScenarioParams.variant(seed, story)) for story in STORIES for seed in range(1, 13)]
 
 
 def test_canonical_parameters_reproduce_the_committed_files_byte_for_byte():
@@ -21,6 +25,17 @@ def test_canonical_parameters_reproduce_the_committed_files_byte_for_byte():
                        for folder in ("raw", "landing") for p in (REPO / "data" / folder).rglob("*.csv"))
     assert committed == sorted(CANONICAL.csv_files()), "stray or missing CSV files in data/"
     assert load_scenario(REPO / "data").params == ScenarioParams()
+
+
+def test_the_public_incidents_committed_files_are_their_parameters_output():
+    for name, params in incidents.PUBLIC.items():
+        folder = REPO / "data" / "incidents" / name
+        scenario = Scenario(params)
+        for rel, text in scenario.csv_files().items():
+            assert (folder / rel).read_bytes() == text.encode(), f"data/incidents/{name}/{rel} differs"
+        committed = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.csv"))
+        assert committed == sorted(scenario.csv_files()), f"stray or missing CSV files in {name}"
+        assert load_scenario(folder).params == params
 
 
 def test_history_has_the_seed_numbers():
@@ -54,6 +69,68 @@ def test_run_log_tells_the_story():
         assert (r["finished_at"] - r["started_at"]).total_seconds() == r["duration_seconds"]
 
 
+@pytest.mark.parametrize("scenario", [CANONICAL, *[v for v in VARIANTS if v.story == SKIPPED_MARTS]],
+                         ids=lambda s: f"{s.story}-{s.params.seed}")
+def test_the_job_history_explains_the_run_log(scenario):
+    """One revision, saved between the last full run and the first phantom run, switches the
+    command to the broken selector and the cron to the morning; other revisions change neither."""
+    runs = scenario.history["raw_pipeline_runs"]
+    revisions = scenario.history["raw_job_revisions"]
+    first_phantom = next(r for r in runs if r["models_run"] != "all")
+    last_full = max((r for r in runs if r["models_run"] == "all"), key=lambda r: r["finished_at"])
+    in_force = [v for v in revisions if v["changed_at"] < first_phantom["started_at"]][-1]
+    assert last_full["finished_at"] < in_force["changed_at"] < first_phantom["started_at"]
+    assert in_force["command"] == f'dbt run --select "{scenario.params.broken_selector}"'
+    assert in_force["cron"] == PARTIAL_CRON
+    before = [v for v in revisions if v["changed_at"] < in_force["changed_at"]]
+    assert before and all(v["command"] == FULL_COMMAND and v["cron"] == FULL_CRON for v in before)
+    later = [v for v in revisions if v["changed_at"] > in_force["changed_at"]]
+    assert later, "an unrelated revision after the cause: the latest revision is not the answer"
+    assert all(v["command"] == in_force["command"] for v in later)
+    assert [v["changed_at"] for v in revisions] == sorted(v["changed_at"] for v in revisions)
+    assert scenario.truth()["breaking_revision"] == in_force["revision_id"]
+
+
+@pytest.mark.parametrize("scenario", [v for v in VARIANTS if v.story == LOADER_OUTAGE],
+                         ids=lambda s: f"{s.story}-{s.params.seed}")
+def test_a_loader_outage_keeps_the_scheduler_running_full_runs(scenario):
+    runs = scenario.history["raw_pipeline_runs"]
+    assert all(r["models_run"] == "all" for r in runs)
+    assert scenario.landing == {}, "the loader delivers nothing during the outage"
+    last_delivery = max(r["_loaded_at"] for t in ("raw_orders", "raw_events", "raw_customers")
+                        for r in scenario.history[t])
+    assert last_delivery.date() == scenario.freeze_day
+    run_days = {r["run_date"] for r in runs}
+    assert set(scenario.outage_days) <= run_days, "a full run every evening of the outage"
+    assert all(v["command"] == FULL_COMMAND for v in scenario.history["raw_job_revisions"])
+    truth = scenario.truth()
+    assert truth["story"] == LOADER_OUTAGE and truth["first_phantom_run"] is None
+    assert datetime.fromisoformat(truth["incident_start"]) > last_delivery
+
+
+@pytest.mark.parametrize("scenario", VARIANTS, ids=lambda s: f"{s.story}-{s.params.seed}")
+def test_no_variant_has_a_longer_gap_between_load_days_than_the_canonical_incident(scenario):
+    limits = canonical_gap_limits()
+    assert limits == scenario_gaps(CANONICAL)
+    assert limits["raw_customers"] >= 4 and limits[ALL_LOADER_TABLES] >= 2, "the history is sparse"
+    gaps = scenario_gaps(scenario)
+    assert all(gaps[name] <= limit for name, limit in limits.items()), (gaps, limits)
+
+
+def test_quiet_days_land_nothing_while_everything_else_works():
+    quiet = [v for v in VARIANTS if v.quiet_days]
+    assert {v.story for v in quiet} == set(STORIES), "both stories have variants with quiet days"
+    for scenario in quiet:
+        loads = {r["_loaded_at"].date() for t in ("raw_orders", "raw_events", "raw_customers")
+                 for r in scenario.loader_rows(t)}
+        assert not set(scenario.quiet_days) & loads, f"{scenario.params}: rows on a quiet day"
+        run_days = {r["run_date"] for r in scenario.history["raw_pipeline_runs"]}
+        assert set(scenario.quiet_days) <= run_days or scenario.story == LOADER_OUTAGE
+        for day in scenario.quiet_days:
+            if day in scenario.landing:  # skipped_marts: the loader ran and landed empty files
+                assert all(rows == [] for rows in scenario.landing[day].values())
+
+
 def _all_rows(scenario, table):
     rows = list(scenario.history[table])
     for tables in scenario.landing.values():
@@ -61,8 +138,7 @@ def _all_rows(scenario, table):
     return rows
 
 
-@pytest.mark.parametrize("scenario", [CANONICAL, Scenario(ScenarioParams.variant(3)),
-                                      Scenario(ScenarioParams.variant(11))], ids=["canonical", "v3", "v11"])
+@pytest.mark.parametrize("scenario", [CANONICAL, *VARIANTS[::3]], ids=lambda s: f"{s.story}-{s.params.seed}")
 def test_data_is_internally_consistent(scenario):
     customers = {c["customer_id"]: c for c in _all_rows(scenario, "raw_customers")}
     orders = {o["order_id"]: o for o in _all_rows(scenario, "raw_orders")}
@@ -98,23 +174,50 @@ def _phantoms(scenario):
 
 
 def test_variants_differ_where_a_hard_coded_answer_would_look():
-    a, b = Scenario(ScenarioParams.variant(1)), Scenario(ScenarioParams.variant(2))
-    assert _phantoms(a) != _phantoms(b)
-    assert _phantoms(a) != _phantoms(CANONICAL) and _phantoms(b) != _phantoms(CANONICAL)
-    assert a.freeze_day != b.freeze_day
-    for v in (a, b):
+    skipped = [v for v in VARIANTS if v.story == SKIPPED_MARTS]
+    everyone = [CANONICAL, *VARIANTS, *(Scenario(p) for p in incidents.PUBLIC.values())]
+    assert len({tuple(_phantoms(v)) for v in skipped + [CANONICAL]}) == len(skipped) + 1
+    public = {CANONICAL.freeze_day, *(Scenario(p).freeze_day for p in incidents.PUBLIC.values())}
+    assert not public & {v.freeze_day for v in VARIANTS}
+    assert len({v.freeze_day for v in everyone}) > len(everyone) * 0.8
+    assert len({v.params.broken_selector for v in skipped}) == len(BROKEN_SELECTORS)
+    assert len({v.outage_days[0].strftime("%A") for v in skipped}) >= 5, "the outage starts on any weekday"
+    assert len({len(v.history["raw_orders"]) for v in everyone}) > 5
+    assert len({v.params.phantom_runs - v.params.outage_days for v in skipped}) > 2, "manual re-runs vary"
+    revision_ids = [{r["revision_id"] for r in v.history["raw_job_revisions"]} for v in everyone]
+    assert all(not (a & b) for i, a in enumerate(revision_ids) for b in revision_ids[i + 1:])
+    for v in skipped:
         assert len(_phantoms(v)) == v.params.phantom_runs
         assert v.story_now > max(r["finished_at"] for r in v.history["raw_pipeline_runs"])
 
 
-def test_variant_is_deterministic():
-    assert Scenario(ScenarioParams.variant(5)).csv_files() == Scenario(ScenarioParams.variant(5)).csv_files()
+def test_variant_is_deterministic_and_its_parameters_are_plain_json():
+    for story in STORIES:
+        params = ScenarioParams.variant(5, story=story)
+        assert params == ScenarioParams.variant(5, story=story) != ScenarioParams.variant(6, story=story)
+        assert ScenarioParams.from_json(params.to_json()) == params
+        assert json.loads(params.to_json())["story"] == story
+        assert Scenario(params).csv_files() == Scenario(ScenarioParams.from_json(params.to_json())).csv_files()
+    with pytest.raises(DataError, match="unknown story"):
+        ScenarioParams.variant(1, story="aliens")
+
+
+def test_the_practice_incident_is_another_incident_of_the_same_story():
+    practice = Scenario(incidents.PUBLIC[incidents.PRACTICE])
+    assert practice.story == SKIPPED_MARTS and practice.quiet_days
+    assert practice.params.broken_selector != CANONICAL.params.broken_selector
+    assert practice.outage_days[0].weekday() < 5, "a weekday outage"
+    assert practice.params.phantom_runs > practice.params.outage_days, "with a manual re-run"
+    drills = [Scenario(incidents.PUBLIC[name]) for name in incidents.DRILLS]
+    assert {d.story for d in drills} == set(STORIES) and all(d.quiet_days for d in drills)
 
 
 @pytest.mark.parametrize("bad, words", [
     (dict(phantom_runs=9, outage_days=3), "phantom_runs"),
     (dict(first_day="2024-03-01"), "first_day"),
     (dict(broken_selector="marts.*"), "broken_selector"),
+    (dict(story="loader_outage", outage_days=7), "no phantom runs"),
+    (dict(quiet_days=3), "quiet_days"),
 ])
 def test_inconsistent_parameters_are_refused_with_a_reason(bad, words):
     with pytest.raises(DataError, match=words):

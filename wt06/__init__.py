@@ -1,15 +1,40 @@
 """The course package of WT-06 "The Data Is Stale".
 
-Modules, one job each:
+Modules, one job each.
 
-* ``paths``: where the data, dbt project, warehouse and work folders are (overridable);
+Settings and incidents:
+
+* ``settings``: the names everything shares (settings variables, telemetry, placeholders);
+* ``paths``: where the data, dbt project, warehouses and work folders are (overridable);
 * ``clock``: the story's as-of timestamp, the one "now" every check reads;
 * ``tables``: the raw tables' columns and keys;
-* ``scenario``: generate an incident (the canonical one or a variant) as CSV files;
+* ``scenario``: generate an incident of a story (the canonical one or a variant) as CSVs;
+* ``incidents``: the public incidents (practice, drills): inputs, warehouses, expected results;
 * ``ingest``: the loader that lands raw CSVs in the warehouse, checking every value;
+* ``build``: replay an incident with real dbt commands into a new warehouse;
+* ``warehouse``: connections, the warehouse's clock, lock errors, the dbt audit log;
 * ``dbt_runner``: run dbt in-process against a warehouse and record the run;
-* ``warehouse``: connections with the ``as_of()`` macro and clear lock errors;
-* ``build``: replay the incident with real dbt commands into a new warehouse.
+* ``project``: the dbt project's settings (SLA variable), the dashboard exposure, the DAG;
+* ``workcopy``: copies of a dbt project or a warehouse.
+
+The notebook runtime (``start()`` in ``notebook``):
+
+* ``session``: ``course``, a notebook's working copy and its tools;
+* ``assertions``: the visible checks' building blocks;
+* ``jupysql_setup``: ``%%sql`` on the notebook's connection;
+* ``magics``: ``%%project_file`` and leftover placeholders;
+* ``display``: readable errors, computed prose, chart settings;
+* ``story``: the incident's Slack thread, written from the data;
+* ``plots``: the charts.
+
+The course's judging logic (the notebooks' visible checks; the grader calls the same):
+
+* ``results``: query results as JSON, and the one comparison of two results;
+* ``freshness``: replay ``dbt source freshness`` over an incident, and judge it;
+* ``singular_test``: run a freshness test in many warehouse states, and judge it;
+* ``monitor``: replay a monitor's rules over incidents, against the reference's;
+* ``orchestrator``: the scheduled job's history, and the guard on production jobs;
+* ``publish``: the public incidents' expected results, from the instructor notebooks.
 """
 
 import sys

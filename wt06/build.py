@@ -3,15 +3,17 @@
 The end state is not typed in: it is what dbt does when it is run the way the scheduler
 ran it. The run log (``raw_pipeline_runs.csv``) drives the replay:
 
-1. land the history (every raw row up to the freeze) and the run log before the last
-   full run;
-2. replay, in time order, each landing day (the loader at ~17:30) and each scheduler
-   run from the last full run on, at that run's own clock: ``dbt run`` for a full run,
+1. land the history as it stood when the replay starts (every raw row written by then,
+   and the run log before the last full run that precedes the first landing day);
+2. replay, in time order, each landing day (the loader at ~17:30; a quiet day lands
+   nothing), each row written later (a revision of the scheduled job) and each
+   scheduler run from that full run on, at the run's own clock (the warehouse's
+   ``as_of()``, which dbt's current_timestamp() reads): ``dbt run`` for a full run,
    ``dbt run --select "<selector>"`` for the partial ones; after each run the
    orchestrator appends its row to the run log.
 
-The staging views then see the last landing day while the mart tables still hold the
-last full run's snapshot. Every file is checked before anything is written; the build
+In the course's incident the staging views then see the last landing day while the
+mart tables still hold the last full run's snapshot. Every file is checked before anything is written; the build
 writes a new file beside the old one and moves it into place only when every step
 worked, so a failure leaves the previous warehouse as it was.
 """
@@ -21,7 +23,7 @@ from __future__ import annotations
 import os
 import shutil
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Callable
 
@@ -31,14 +33,17 @@ from . import clock, dbt_runner, paths
 from .clock import describe
 from .errors import BuildError, CourseError, DataError
 from .ingest import create_raw_tables, landing_files, load_rows, read_raw_csv
-from .scenario import LANDING_DIR, RAW_DIR
-from .tables import CUSTOMERS, EVENTS, FULL_RUN, ORDERS, PIPELINE_RUNS
+from .scenario import FULL_COMMAND, LANDING_DIR, LOAD_TIME, RAW_DIR, load_scenario
+from .tables import CUSTOMERS, EVENTS, FULL_RUN, JOB_REVISIONS, ORDERS, PIPELINE_RUNS
 from .warehouse import set_clock
+
+# raw/ files landed as history (the run log is replayed run by run instead)
+HISTORY_TABLES = (CUSTOMERS, ORDERS, EVENTS, JOB_REVISIONS)
 
 
 def scheduler_command(models_run: str) -> str:
     """The dbt command a run-log row stands for, with its selector quoted for a shell."""
-    return "dbt run" if models_run == FULL_RUN else f'dbt run --select "{models_run}"'
+    return FULL_COMMAND if models_run == FULL_RUN else f'dbt run --select "{models_run}"'
 
 
 @dataclass
@@ -49,28 +54,48 @@ class Step:
     action: Callable[[duckdb.DuckDBPyConnection], str]
 
 
-def _history_step(data_dir: Path, runs_before: list[tuple]) -> list[Step]:
-    files = [(t, data_dir / RAW_DIR / f"{t.name}.csv") for t in (CUSTOMERS, ORDERS, EVENTS)]
-    parsed = [(table, read_raw_csv(path, table)) for table, path in files]
+def _split(rows: list[tuple], moment: datetime) -> tuple[list[tuple], list[tuple]]:
+    """Rows loaded by ``moment`` (their last value is _loaded_at), and the later ones."""
+    return [r for r in rows if r[-1] <= moment], [r for r in rows if r[-1] > moment]
+
+
+def _history_steps(data_dir: Path, runs_before: list[tuple], replay_start: datetime) -> list[Step]:
+    """Land raw/ as it stood when the replay starts; rows written later land at their time."""
+    parsed = [(t, read_raw_csv(data_dir / RAW_DIR / f"{t.name}.csv", t)) for t in HISTORY_TABLES]
+    now = [(table, _split(rows, replay_start)[0]) for table, rows in parsed]
 
     def load(con) -> str:
-        counts = {table.name: load_rows(con, table, rows) for table, rows in parsed}
+        counts = {table.name: load_rows(con, table, rows) for table, rows in now}
         counts[PIPELINE_RUNS.name] = load_rows(con, PIPELINE_RUNS, runs_before)
         return ", ".join(f"{n} {name}" for name, n in counts.items())
 
-    last = max(row[-1] for _, rows in parsed for row in rows)
-    return [Step(last, "land the history", data_dir / RAW_DIR, load)]
+    steps = [Step(replay_start - timedelta(seconds=1), "land the history", data_dir / RAW_DIR, load)]
+    for table, rows in parsed:
+        for row in _split(rows, replay_start)[1]:
+            def later(con, table=table, row=row) -> str:
+                return f"{load_rows(con, table, [row])} {table.name}"
+
+            steps.append(Step(row[-1], f"record {row[0]}", data_dir / RAW_DIR / f"{table.name}.csv", later))
+    return steps
+
+
+def _landing_days(data_dir: Path) -> list[Path]:
+    root = data_dir / LANDING_DIR
+    return sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
 
 
 def _landing_steps(data_dir: Path) -> list[Step]:
-    root = data_dir / LANDING_DIR
-    days = sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
     steps = []
-    for day_dir in days:
+    for day_dir in _landing_days(data_dir):
+        try:
+            day = date.fromisoformat(day_dir.name)
+        except ValueError:
+            raise DataError(f"{day_dir} is not a landing day: its name must be a date "
+                            "(YYYY-MM-DD).") from None
         parsed = [(table, read_raw_csv(path, table)) for table, path in landing_files(day_dir)]
-        loaded_at = max((row[-1] for _, rows in parsed for row in rows), default=None)
-        if loaded_at is None:
-            raise DataError(f"{day_dir} has no rows at all: a landing day needs data.")
+        # a quiet day (the loader ran and found nothing) lands at its usual time
+        loaded_at = max((row[-1] for _, rows in parsed for row in rows),
+                        default=datetime.combine(day, LOAD_TIME))
 
         def land(con, parsed=parsed) -> str:
             counts = {table.name: load_rows(con, table, rows) for table, rows in parsed}
@@ -104,16 +129,27 @@ def _run_steps(run_rows: list[tuple], log_file: Path, warehouse: Path, project: 
 
 
 def plan(data_dir: Path, warehouse: Path, project: Path, work: Path) -> list[Step]:
-    """Read and check every input file, and order the incident's steps in time."""
+    """Read and check every input file, and order the incident's steps in time.
+
+    The replay starts at the last full run before the first landing day (the last full
+    run of the log when nothing lands afterwards, as in a loader outage); everything
+    written before it is landed first, everything after it at its own time.
+    """
     log_file = data_dir / RAW_DIR / f"{PIPELINE_RUNS.name}.csv"
     runs = sorted(read_raw_csv(log_file, PIPELINE_RUNS), key=lambda r: r[2])  # started_at
-    full = [i for i, r in enumerate(runs) if r[PIPELINE_RUNS.column_names.index("models_run")] == FULL_RUN]
+    models_run = PIPELINE_RUNS.column_names.index("models_run")
+    landing = _landing_steps(data_dir)
+    first_landing = min((s.at for s in landing), default=None)
+    full = [i for i, r in enumerate(runs) if r[models_run] == FULL_RUN
+            and (first_landing is None or r[2] < first_landing)]
     if not full:
-        raise DataError(f"{log_file} has no full run (models_run = '{FULL_RUN}'): nothing to replay from.")
+        raise DataError(f"{log_file} has no full run (models_run = '{FULL_RUN}') before the "
+                        "first landing day: nothing to replay from.")
     first_replayed = full[-1]
-    steps = _history_step(data_dir, runs[:first_replayed])
-    steps += sorted(
-        _landing_steps(data_dir) + _run_steps(runs[first_replayed:], log_file, warehouse, project, work),
+    replay_start = runs[first_replayed][2]
+    steps = _history_steps(data_dir, runs[:first_replayed], replay_start)
+    steps = steps[:1] + sorted(
+        steps[1:] + landing + _run_steps(runs[first_replayed:], log_file, warehouse, project, work),
         key=lambda s: s.at,
     )
     return steps
@@ -125,9 +161,14 @@ def build_warehouse(
     data_dir: Path | None = None,
     project: Path | None = None,
     work: Path | None = None,
+    as_of=None,
     say: Callable[[str], None] = lambda _: None,
 ) -> Path:
-    """Build the incident warehouse at ``dest`` (default: the course's warehouse path)."""
+    """Build the incident warehouse at ``dest`` (default: the course's warehouse path).
+
+    Its clock (``as_of()``, which dbt reads too) ends at ``as_of`` if given, else at the
+    scenario's own "now" (``data_dir/scenario.json``).
+    """
     dest = Path(dest) if dest else paths.warehouse_path()
     data_dir = Path(data_dir) if data_dir else paths.data_dir()
     project = Path(project) if project else paths.project_dir()
@@ -147,7 +188,8 @@ def build_warehouse(
                 outcome = step.action(con)
                 say(f"{describe(step.at)}  {step.label}: {outcome}")
             step_label, step_source = "set the clock", data_dir
-            set_clock(con, clock.as_of(data_dir=data_dir))  # as_of() for anyone querying the file directly
+            now = clock.as_of(as_of) if as_of is not None else load_scenario(data_dir).story_now
+            set_clock(con, now)  # the story's now, for dbt and anyone querying the file
         finally:
             con.close()
             dbt_runner.release()
@@ -173,10 +215,21 @@ def _remove(database: Path) -> None:
             path.unlink()
 
 
-def reset(say: Callable[[str], None] = lambda _: None) -> Path:
-    """Throw away every notebook's working copy and rebuild the incident warehouse."""
+def build_all(*, as_of=None, say: Callable[[str], None] = lambda _: None) -> list[Path]:
+    """Build the incident warehouse and, next to it, every public incident's."""
+    from . import incidents
+
+    built = [build_warehouse(as_of=as_of, say=say)]
+    for name in incidents.PUBLIC:
+        say(f"-- the {name} incident")
+        built.append(incidents.build(name, say=say))
+    return built
+
+
+def reset(*, as_of=None, say: Callable[[str], None] = lambda _: None) -> list[Path]:
+    """Throw away every notebook's working copy and rebuild every warehouse."""
     work = paths.work_dir()
     if work.exists():
         shutil.rmtree(work)
         say(f"removed the notebooks' working copies in {work}")
-    return build_warehouse(say=say)
+    return build_all(as_of=as_of, say=say)

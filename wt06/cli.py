@@ -7,22 +7,35 @@ stderr and exit status 1, never a traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
 
 from . import clock, paths
 from .errors import CourseError
+from .settings import ENV_AS_OF
+
+
+def _env_as_of():
+    """The WT06_AS_OF setting if the user gave one (else None: the story's own now)."""
+    return os.environ.get(ENV_AS_OF) or None
 
 
 def _warehouse(args) -> int:
     started = time.perf_counter()
-    from .build import build_warehouse, reset
+    from .build import build_all, build_warehouse, reset
 
     say = (lambda _: None) if args.quiet else print
-    path = reset(say=say) if args.reset else build_warehouse(say=say)
-    print(f"Built the incident warehouse {path} in {time.perf_counter() - started:.1f} s.")
-    _print_state(path)
+    if args.reset:
+        built = reset(as_of=_env_as_of(), say=say)
+    elif args.only_course:
+        built = [build_warehouse(as_of=_env_as_of(), say=say)]
+    else:
+        built = build_all(as_of=_env_as_of(), say=say)
+    print(f"Built the incident warehouse {built[0]} in {time.perf_counter() - started:.1f} s"
+          + (f" (and {', '.join(p.stem for p in built[1:])} next to it)." if built[1:] else "."))
+    _print_state(built[0])
     return 0
 
 
@@ -31,24 +44,35 @@ def _print_state(path: Path) -> None:
 
     con = duckdb.connect(str(path), read_only=True)
     try:
-        marts, staging = con.execute(
+        marts, staging, now = con.execute(
             "select (select max(order_date) from fct_revenue_daily),"
-            " (select max(order_date) from stg_orders)"
+            " (select max(order_date) from stg_orders), main.as_of()"
         ).fetchone()
     finally:
         con.close()
-    print(f"  marts end {marts}; staging sees {staging}; the story's now is "
-          f"{clock.describe(clock.as_of())}.")
+    print(f"  marts end {marts}; staging sees {staging}; the story's now is {clock.describe(now)}.")
 
 
 def _scenario(args) -> int:
-    from .scenario import Scenario, ScenarioParams
+    from . import incidents
+    from .scenario import STORIES, Scenario, ScenarioParams
 
-    params = ScenarioParams.variant(args.variant) if args.variant is not None else ScenarioParams()
+    if args.variant is not None:
+        if args.story not in STORIES:
+            raise CourseError(f"unknown story {args.story!r}: choose one of {', '.join(STORIES)}.")
+        params = ScenarioParams.variant(args.variant, story=args.story)
+        out = Path(args.out) if args.out else None
+        if out is None:
+            raise CourseError("a variant needs --out <folder>: the course's data folder holds "
+                              "the course's own incident.")
+        written = Scenario(params).write(out)
+        print(f"Wrote variant {args.variant} ({args.story}) to {out} ({len(written)} files).")
+        return 0
     out = Path(args.out) if args.out else paths.data_dir()
-    written = Scenario(params).write(out)
-    kind = f"variant {args.variant}" if args.variant is not None else "the canonical scenario"
-    print(f"Wrote {kind} to {out} ({len(written)} files).")
+    written = Scenario(ScenarioParams()).write(out)
+    print(f"Wrote the canonical scenario to {out} ({len(written)} files).")
+    if not args.out:
+        incidents.write_inputs(say=print)
     return 0
 
 
@@ -56,13 +80,32 @@ def _dbt(args) -> int:
     from .dbt_runner import invoke
 
     words = args.dbt_args[1:] if args.dbt_args[:1] == ["--"] else args.dbt_args
-    result = invoke(["dbt", *words], echo=True, origin="terminal",
+    result = invoke(["dbt", *words], echo=True, origin="terminal", as_of=_env_as_of(),
                     warehouse=Path(args.warehouse) if args.warehouse else None)
-    return result.exit_code
+    return 0 if result.success else (result.exit_code or 1)
 
 
-def _as_of(_args) -> int:
-    print(clock.format_ts(clock.as_of()))
+def _as_of(args) -> int:
+    from .warehouse import read_clock, require_built, write_clock
+
+    warehouse = Path(args.warehouse) if args.warehouse else paths.warehouse_path()
+    if args.set:
+        require_built(warehouse)
+        moment = clock.parse(args.set)
+        write_clock(warehouse, moment)
+        print(f"The clock of {warehouse} now reads {clock.format_ts(moment)}; "
+              "dbt and as_of() see it (rebuild with 'make warehouse' to go back).")
+        return 0
+    current = read_clock(warehouse) if warehouse.is_file() else None
+    print(clock.format_ts(current or clock.as_of()))
+    return 0
+
+
+def _publish(args) -> int:
+    from .publish import publish_expected
+
+    written = publish_expected(Path(args.source))
+    print(f"Wrote the practice incident's expected results to {written}.")
     return 0
 
 
@@ -70,14 +113,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m wt06", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
 
-    build = commands.add_parser("warehouse", help="build the incident warehouse with real dbt runs")
+    build = commands.add_parser("warehouse", help="build the incident warehouse (and the public "
+                                "incidents' next to it) with real dbt runs")
     build.add_argument("--reset", action="store_true",
                        help="also throw away every notebook's working copy")
+    build.add_argument("--only-course", action="store_true",
+                       help="build only the course's incident, not the practice incident and drills")
     build.add_argument("--quiet", action="store_true", help="do not list the replayed steps")
     build.set_defaults(run=_warehouse)
 
-    scenario = commands.add_parser("scenario", help="write the canonical data or a variant")
+    scenario = commands.add_parser("scenario", help="write the canonical data (and the public "
+                                   "incidents') or a variant")
     scenario.add_argument("--variant", type=int, help="random seed of a variant incident")
+    scenario.add_argument("--story", default="skipped_marts",
+                          help="the variant's story: skipped_marts (default) or loader_outage")
     scenario.add_argument("--out", help="folder to write to (default: the data folder)")
     scenario.set_defaults(run=_scenario)
 
@@ -86,8 +135,17 @@ def main(argv: list[str] | None = None) -> int:
     dbt.add_argument("dbt_args", nargs=argparse.REMAINDER)
     dbt.set_defaults(run=_dbt)
 
-    as_of = commands.add_parser("as-of", help="print the as-of clock every check uses")
+    as_of = commands.add_parser("as-of", help="print (or --set) the clock of the warehouse, "
+                                "which every check and dbt read")
+    as_of.add_argument("--set", help="move the warehouse's clock, e.g. --set '2024-02-09 07:00'")
+    as_of.add_argument("--warehouse", help="warehouse file (default: the incident warehouse)")
     as_of.set_defaults(run=_as_of)
+
+    publish = commands.add_parser("publish", help="write the practice incident's expected "
+                                  "results from the instructor notebooks (make release)")
+    publish.add_argument("--source", default=str(paths.repo_root() / "grader" / "source" / "wt06"),
+                         help="folder of the instructor notebooks")
+    publish.set_defaults(run=_publish)
 
     args = parser.parse_args(argv)
     try:

@@ -15,8 +15,7 @@ import os
 from datetime import date, datetime
 
 from .errors import ClockError
-
-ENV_AS_OF = "WT06_AS_OF"
+from .settings import ENV_AS_OF
 
 _FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M")
 

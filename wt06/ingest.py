@@ -127,9 +127,3 @@ def landing_files(day_dir: Path) -> list[tuple[RawTable, Path]]:
             "restore the data folder with 'git checkout data/'."
         )
     return expected
-
-
-def land_day(con: duckdb.DuckDBPyConnection, day_dir: Path) -> dict[str, int]:
-    """Check every file of a landing day first, then load them; return new rows per table."""
-    parsed = [(table, read_raw_csv(path, table)) for table, path in landing_files(day_dir)]
-    return {table.name: load_rows(con, table, rows) for table, rows in parsed}

@@ -11,10 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-ENV_DATA_DIR = "WT06_DATA_DIR"
-ENV_PROJECT_DIR = "WT06_PROJECT_DIR"
-ENV_WAREHOUSE = "WT06_WAREHOUSE"
-ENV_WORK_DIR = "WT06_WORK_DIR"
+from .settings import ENV_DATA_DIR, ENV_INCIDENTS_DIR, ENV_PROJECT_DIR, ENV_WAREHOUSE, ENV_WORK_DIR  # noqa: F401
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -57,3 +54,18 @@ def warehouse_path() -> Path:
 def work_dir() -> Path:
     """Scratch space: per-notebook warehouse copies, dbt's target and log folders."""
     return _setting(ENV_WORK_DIR, data_dir() / "work")
+
+
+def incidents_dir() -> Path:
+    """The public incidents' inputs (practice and drills), always the course's own.
+
+    Not moved by WT06_DATA_DIR, which points the course at another *canonical* incident
+    (a grading variant); the practice incident stays the same wherever that points. A
+    grading job, which sees no checkout, is pointed at its copy by WT06_INCIDENTS_DIR.
+    """
+    return _setting(ENV_INCIDENTS_DIR, repo_root() / "data" / "incidents")
+
+
+def public_warehouse(name: str) -> Path:
+    """A public incident's built warehouse: next to the incident warehouse, ``<name>.duckdb``."""
+    return warehouse_path().with_name(f"{name}.duckdb")

@@ -1,8 +1,10 @@
 """The course's charts. Each takes the rows a notebook queried and returns a Figure.
 
 The figure is closed in pyplot and returned, so a notebook cell that ends with the call
-shows it exactly once. Every chart has a title, labelled axes and the incident marked: the window from the
-first phantom run to the as-of moment, the missing days, or the region past the SLA.
+shows it exactly once. Every chart has a title, labelled axes and the incident marked
+(the window from its start to the as-of moment, the missing days, or the region past a
+threshold); time runs on a real time axis, and legends sit below the axes, never over
+the data. Labels come from the data, so a chart is true of whichever incident it shows.
 """
 
 from __future__ import annotations
@@ -14,24 +16,43 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.figure import Figure
 
+from .tables import FULL_RUN
+
 INCIDENT_COLOUR = "#d62728"
 OK_COLOUR = "#1f77b4"
 WINDOW_COLOUR = "#f3c4c4"
+GREY = "#7f7f7f"
 
 
 def _finish(fig: Figure) -> Figure:
-    fig.tight_layout()
+    rows = max((len(legend.get_texts()) + 2) // 3 for legend in fig.legends) if fig.legends else 0
+    fig.tight_layout(rect=(0, min(0.05 + 0.035 * rows, 0.25) if rows else 0, 1, 1))
     plt.close(fig)
     return fig
 
 
-def _shade_incident(ax, start, end, label="incident window") -> None:
-    if start is not None and end is not None:
-        ax.axvspan(start, end, color=WINDOW_COLOUR, alpha=0.5, label=label, zorder=0)
+def _legend_below(ax, ncol: int = 3, *, also=()) -> None:
+    """A legend under the axes (with the entries of the axes in ``also``): it never hides data."""
+    handles, labels = [], []
+    for source in (*also, ax):
+        for handle, label in zip(*source.get_legend_handles_labels()):
+            if label not in labels:
+                handles.append(handle)
+                labels.append(label)
+    if handles:  # below the axes, on the figure: never over the data
+        ax.figure.legend(handles, labels, loc="lower center", ncol=ncol, fontsize=8, frameon=False)
 
 
-def _time_axis(ax) -> None:
-    ax.xaxis.set_major_formatter(mdates.DateFormatter("%a %d\n%H:%M"))
+def _shade(ax, start, end, label: str) -> None:
+    if start is not None and end is not None and pd.notna(start) and pd.notna(end):
+        ax.axvspan(pd.Timestamp(start), pd.Timestamp(end), color=WINDOW_COLOUR, alpha=0.5,
+                   label=label, zorder=0)
+
+
+def _days_axis(ax) -> None:
+    locator = mdates.AutoDateLocator(minticks=4, maxticks=10)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%a\n%d %b"))
 
 
 def freshness_lag(layers: pd.DataFrame, *, as_of: datetime, sla_hours: float) -> Figure:
@@ -58,29 +79,36 @@ def freshness_lag(layers: pd.DataFrame, *, as_of: datetime, sla_hours: float) ->
 
 
 def run_durations(runs: pd.DataFrame, *, as_of: datetime) -> Figure:
-    """Each run's duration, coloured by what it built; the incident window shaded.
+    """Each run on a time axis: its duration, and the time of day it started.
 
     ``runs`` has columns ``run_id``, ``started_at``, ``duration_seconds``, ``models_run``.
+    The lower panel shows the schedule: a change of the job's cron moves every later run.
     """
-    frame = runs.sort_values("started_at").reset_index(drop=True)
-    full = frame["models_run"] == "all"
-    fig, ax = plt.subplots()
-    x = range(len(frame))
-    ax.bar([i for i in x if full[i]], frame.loc[full, "duration_seconds"], color=OK_COLOUR,
-           label="models_run = all")
-    partial_labels = sorted(frame.loc[~full, "models_run"].unique())
-    ax.bar([i for i in x if not full[i]], frame.loc[~full, "duration_seconds"], color=INCIDENT_COLOUR,
-           label="models_run = " + ", ".join(partial_labels) if partial_labels else "partial")
-    if (~full).any():
-        first = int(frame.index[~full][0])
-        ax.axvspan(first - 0.5, len(frame) - 0.5, color=WINDOW_COLOUR, alpha=0.5, zorder=0,
-                   label=f"since the first partial run (to {as_of:%a %H:%M})")
-    ax.set_xticks(list(x), [f"{r}\n{t:%a %d}" for r, t in zip(frame["run_id"], frame["started_at"])],
-                  fontsize=7)
-    ax.set_xlabel("run (start day)")
-    ax.set_ylabel("duration (seconds)")
-    ax.set_title("Run durations: every run exited 0, but not every run did the same work")
-    ax.legend(loc="upper right", fontsize=8)
+    frame = runs.assign(started_at=pd.to_datetime(runs["started_at"])).sort_values("started_at")
+    full = frame["models_run"] == FULL_RUN
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(9.5, 6), sharex=True,
+                                      gridspec_kw={"height_ratios": [3, 2]})
+    width = pd.Timedelta(hours=5)
+    top.bar(frame.loc[full, "started_at"], frame.loc[full, "duration_seconds"], width=width,
+            color=OK_COLOUR, label=f"models_run = {FULL_RUN}")
+    partial = sorted(frame.loc[~full, "models_run"].unique())
+    if partial:
+        top.bar(frame.loc[~full, "started_at"], frame.loc[~full, "duration_seconds"], width=width,
+                color=INCIDENT_COLOUR, label="models_run = " + ", ".join(partial))
+        start = frame.loc[~full, "started_at"].min() - pd.Timedelta(hours=6)
+        for ax in (top, bottom):
+            _shade(ax, start, as_of, "since the first partial run (to the story's now)")
+    hours = frame["started_at"].dt.hour + frame["started_at"].dt.minute / 60
+    bottom.scatter(frame.loc[full, "started_at"], hours[full], color=OK_COLOUR, s=25)
+    bottom.scatter(frame.loc[~full, "started_at"], hours[~full], color=INCIDENT_COLOUR, s=25)
+    bottom.set_ylim(0, 24)
+    bottom.set_yticks([0, 6, 12, 18, 24])
+    bottom.set_ylabel("start (hour of day)")
+    top.set_ylabel("duration (seconds)")
+    top.set_title("Run durations and start times: every run exited 0, not every run did the same work")
+    _days_axis(bottom)
+    bottom.set_xlabel("run start (story time)")
+    _legend_below(bottom, also=(top,))
     return _finish(fig)
 
 
@@ -90,69 +118,79 @@ def missing_by_day(days: pd.DataFrame) -> Figure:
     ``days`` has columns ``order_date``, ``staging_revenue``, ``mart_revenue`` (0 where absent).
     """
     frame = days.sort_values("order_date")
-    fig, ax = plt.subplots()
+    fig, ax = plt.subplots(figsize=(9, 4.5))
     dates = pd.to_datetime(frame["order_date"])
     width = pd.Timedelta(hours=9)
     ax.bar(dates - width / 2, frame["staging_revenue"], width=width, color=OK_COLOUR,
            label="staging (what happened)")
-    ax.bar(dates + width / 2, frame["mart_revenue"], width=width, color="#7f7f7f",
+    ax.bar(dates + width / 2, frame["mart_revenue"], width=width, color=GREY,
            label="fct_revenue_daily (what the dashboard shows)")
     missing = frame[frame["mart_revenue"] < frame["staging_revenue"]]
     if not missing.empty:
         start = pd.to_datetime(missing["order_date"]).min() - pd.Timedelta(hours=12)
         end = pd.to_datetime(missing["order_date"]).max() + pd.Timedelta(hours=12)
-        _shade_incident(ax, start, end, label="missing from the dashboard")
-    ax.xaxis.set_major_locator(mdates.DayLocator(interval=2))
-    ax.xaxis.set_major_formatter(mdates.DateFormatter("%a\n%d %b"))
+        _shade(ax, start, end, "missing from the dashboard")
+    _days_axis(ax)
     ax.set_xlabel("order date")
     ax.set_ylabel("revenue ($)")
     ax.set_title("Blast radius: revenue the dashboard does not show")
-    ax.legend(loc="upper left", fontsize=8)
+    _legend_below(ax)
     return _finish(fig)
 
 
-def detection_timeline(replayed: pd.DataFrame, events: dict[str, datetime], *, sla_hours: float) -> Figure:
-    """Mart age over the replay, the SLA, and when each signal would have fired.
+def duration_baseline(runs: pd.DataFrame, *, incident_start=None, as_of=None) -> Figure:
+    """Each run's duration against its rolling baseline, anomalies circled, the incident shaded.
 
-    ``replayed`` comes from ``monitor.replay``; ``events`` maps a label to a moment.
+    ``runs`` has columns ``started_at``, ``duration_seconds``, ``baseline_seconds``, ``is_anomaly``.
     """
-    ages = replayed.drop_duplicates("as_of").sort_values("as_of")
-    fig, ax = plt.subplots(figsize=(10, 4.5))
-    ax.plot(ages["as_of"], ages["mart_hours_since_refresh"], marker="o", color="#444444",
-            label="hours since the marts were rebuilt")
-    ax.axhline(sla_hours, color="black", linestyle="--", label=f"SLA: {sla_hours:g} h")
-    palette = ["#2ca02c", "#ff7f0e", "#9467bd", INCIDENT_COLOUR, "#8c564b"]
-    top = max(ages["mart_hours_since_refresh"].max(), sla_hours)
-    shown = [(label, moment) for label, moment in events.items() if moment is not None]
-    for number, ((label, moment), colour) in enumerate(zip(shown, palette)):
-        ax.axvline(moment, color=colour, linewidth=2)
-        height = top * (1.55 - 0.17 * (number % 3))  # stagger labels so neighbours do not collide
-        ax.text(moment, height, f" {label}\n {moment:%a %H:%M}", color=colour, fontsize=8, va="top")
-    _time_axis(ax)
-    ax.set_ylim(0, top * 1.6)
-    ax.set_xlabel("story time")
-    ax.set_ylabel("hours since the marts were rebuilt")
-    ax.set_title("Detection timeline: when each signal would have fired")
-    ax.legend(loc="center left", fontsize=8)
-    return _finish(fig)
-
-
-def duration_baseline(runs: pd.DataFrame) -> Figure:
-    """Each run's duration against its rolling baseline, anomalies circled.
-
-    ``runs`` has columns ``run_id``, ``duration_seconds``, ``baseline_seconds``, ``is_anomaly``.
-    """
-    frame = runs.reset_index(drop=True)
-    fig, ax = plt.subplots()
-    ax.plot(frame["run_id"], frame["duration_seconds"], marker="o", color=OK_COLOUR, label="duration")
-    ax.plot(frame["run_id"], frame["baseline_seconds"], linestyle="--", color="#7f7f7f",
-            label="baseline: median of the 5 previous runs")
+    frame = runs.assign(started_at=pd.to_datetime(runs["started_at"])).sort_values("started_at")
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    end = as_of if as_of is not None else frame["started_at"].max()
+    _shade(ax, incident_start, end, "the incident (first phantom run to the story's now)")
+    ax.plot(frame["started_at"], frame["duration_seconds"], marker="o", color=OK_COLOUR, label="duration")
+    ax.plot(frame["started_at"], frame["baseline_seconds"], linestyle="--", color=GREY,
+            label="baseline: median of the previous runs")
     flagged = frame[frame["is_anomaly"].fillna(False).astype(bool)]
-    ax.scatter(flagged["run_id"], flagged["duration_seconds"], s=140, facecolors="none",
-               edgecolors=INCIDENT_COLOUR, linewidths=2, zorder=3, label="anomaly: under half the baseline")
-    ax.set_xlabel("run")
+    ax.scatter(flagged["started_at"], flagged["duration_seconds"], s=140, facecolors="none",
+               edgecolors=INCIDENT_COLOUR, linewidths=2, zorder=3, label="flagged: under half the baseline")
+    if incident_start is not None:
+        missed = frame[(frame["started_at"] >= pd.Timestamp(incident_start))
+                       & ~frame["is_anomaly"].fillna(False).astype(bool)]
+        ax.scatter(missed["started_at"], missed["duration_seconds"], marker="x", s=80,
+                   color="black", zorder=4, label="in the incident, not flagged")
+    _days_axis(ax)
+    ax.set_xlabel("run start (story time)")
     ax.set_ylabel("duration (seconds)")
     ax.set_title("Run duration against a rolling baseline")
-    ax.tick_params(axis="x", labelsize=7, rotation=45)
-    ax.legend(fontsize=8)
+    _legend_below(ax, ncol=2)
+    return _finish(fig)
+
+
+def detection_timeline(replayed: dict, *, threshold_hours: float | None, incident_start,
+                       first_alerts: dict[str, object] | None = None) -> Figure:
+    """The age of the dashboard's newest data over a monitor replay, its threshold, and
+    when each rule first alerted after the incident began.
+
+    ``replayed`` comes from ``monitor.replay``; ``first_alerts`` maps a label to a moment
+    (None: never).
+    """
+    moments = pd.to_datetime(replayed["moments"])
+    ages = pd.Series(replayed["data_age_hours"], index=moments, dtype="float")
+    fig, ax = plt.subplots(figsize=(10, 4.8))
+    _shade(ax, incident_start, moments.max(), "the incident")
+    ax.plot(ages.index, ages.values, marker=".", color="#444444", label="age of the dashboard's newest data (h)")
+    if threshold_hours is not None:
+        ax.axhline(threshold_hours, color="black", linestyle="--",
+                   label=f"staleness threshold: {threshold_hours:g} h")
+    palette = ["#2ca02c", "#ff7f0e", "#9467bd", INCIDENT_COLOUR]
+    for (label, moment), colour in zip((first_alerts or {}).items(), palette):
+        if moment is not None:
+            ax.axvline(pd.Timestamp(moment), color=colour, linewidth=2,
+                       label=f"{label}: {pd.Timestamp(moment):%a %d %H:%M}")
+    _days_axis(ax)
+    ax.set_ylim(0, max(ages.max() if ages.notna().any() else 0, threshold_hours or 0) * 1.15)
+    ax.set_xlabel("story time")
+    ax.set_ylabel("hours")
+    ax.set_title("Detection timeline: when each rule of the monitor would have fired")
+    _legend_below(ax, ncol=2)
     return _finish(fig)

@@ -47,3 +47,29 @@ def manifest_models(target: Path) -> dict[str, dict]:
                               if p.startswith("model.")),
         }
     return models
+
+
+# The exposure the incident is about, and how each of its marts is dated.
+DASHBOARD = "revenue_dashboard"
+EXPOSURES_FILE = "models/marts/_exposures.yml"
+FRESHNESS_TEST = "assert_marts_fresh"  # the singular test notebook 05 asks for
+# mart -> (its date column, the query giving the newest such date staging already has)
+MART_DATES = {
+    "fct_daily_signups": ("signup_date",
+                          "select max(event_date) from stg_events where event_type = 'signup'"),
+    "fct_revenue_daily": ("order_date", "select max(order_date) from stg_orders"),
+}
+
+
+def dashboard_marts(project: Path | None = None) -> list[str]:
+    """The models the dashboard exposure reads directly (its ``depends_on`` refs), sorted."""
+    import re
+
+    path = Path(project or paths.project_dir()) / EXPOSURES_FILE
+    try:
+        exposures = yaml.safe_load(path.read_text()).get("exposures", [])
+        (exposure,) = [e for e in exposures if e.get("name") == DASHBOARD]
+    except (OSError, yaml.YAMLError, AttributeError, ValueError) as exc:
+        raise DataError(f"Cannot read the exposure {DASHBOARD} in {path}: {exc}.") from None
+    refs = [re.fullmatch(r"ref\(['\"](\w+)['\"]\)", d.strip()) for d in exposure.get("depends_on", [])]
+    return sorted(m.group(1) for m in refs if m)

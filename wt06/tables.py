@@ -101,13 +101,39 @@ PIPELINE_RUNS = RawTable(
     ),
 )
 
+JOB_REVISIONS = RawTable(
+    "raw_job_revisions",
+    key="revision_id",
+    description=("The orchestrator's change history of the scheduled dbt job: one row per "
+                 "saved revision, with the whole definition as it stood after the change."),
+    columns=(
+        Column("revision_id", "VARCHAR", "text"),
+        Column("changed_at", "TIMESTAMP", "timestamp"),
+        Column("changed_by", "VARCHAR", "text"),
+        Column("message", "VARCHAR", "text"),
+        Column("cron", "VARCHAR", "text"),
+        Column("command", "VARCHAR", "text"),
+        Column("retries", "INTEGER", "int"),
+        Column("alert_channel", "VARCHAR", "text"),
+        LOADED_AT,
+    ),
+)
+
 RAW_TABLES: dict[str, RawTable] = {
-    t.name: t for t in (CUSTOMERS, ORDERS, EVENTS, PIPELINE_RUNS)
+    t.name: t for t in (CUSTOMERS, ORDERS, EVENTS, PIPELINE_RUNS, JOB_REVISIONS)
 }
 
 # The tables the shop's loader delivers every day; the run log is written by the
 # orchestrator itself, one row when each run finishes.
 LANDING_TABLES: tuple[RawTable, ...] = (CUSTOMERS, ORDERS, EVENTS)
 
+# The tables the orchestrator writes itself (not the loader): its run log, one row when
+# each run finishes, and its job's change history, one row per saved revision.
+ORCHESTRATOR_TABLES: tuple[RawTable, ...] = (PIPELINE_RUNS, JOB_REVISIONS)
+
 # models_run value of a run that built every model (the scheduler's intended command).
 FULL_RUN = "all"
+
+# The run log and the job history as SQL names (what notebooks and checks query).
+RUN_LOG = PIPELINE_RUNS.qualified
+JOB_HISTORY = JOB_REVISIONS.qualified

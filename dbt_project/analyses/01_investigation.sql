@@ -1,27 +1,27 @@
--- WT-06 investigation runbook: the first queries an on-call engineer runs.
--- Compile with `python -m wt06 dbt -- compile --select "resource_type:analysis"`. The
--- notebooks (notebooks/01..06) walk through the same steps with %%sql cells.
--- "Now" is the story's clock: {{ current_timestamp() }} (see macros/current_timestamp.sql).
+-- WT-06 investigation runbook: the order an on-call engineer works in. The notebooks
+-- (notebooks/01..06) walk through each step; the queries that answer them are yours to
+-- write there. "Now" is the story's clock: {{ current_timestamp() }}
+-- (see macros/current_timestamp.sql).
+--
+-- Step 1 (notebook 01)  Check the data, not the dashboard: how old is each layer's
+--                       newest data, measured against now?
+-- Step 2 (notebook 02)  Read the orchestrator's run log: every column, not only status.
+-- Step 3 (notebook 03)  Which green runs did not rebuild what the dashboard reads? When
+--                       did it start, and which change to the scheduled job caused it?
+-- Step 4 (notebook 04)  What does the dashboard depend on that was not built, and what
+--                       is it missing?
+-- Step 5 (notebook 05)  Fix the job, catch up, add the two-layer defence.
+-- Step 6 (notebook 06)  When would an automated check have noticed?
 
--- Step 1. Check the data, not the dashboard: newest data per layer, and how old it is.
-select 1 as step, 'raw' as layer, 'raw_orders' as relation, max(order_date) as newest_date,
-       max(_loaded_at) as newest_write
-from {{ source('raw', 'raw_orders') }}
+-- A first look that answers nothing yet: when did each raw table last receive a row?
+select 'raw_customers' as raw_table, max(_loaded_at) as last_loaded_at
+from {{ source('raw', 'raw_customers') }}
 union all
-select 2, 'staging', 'stg_orders', max(order_date), max(_loaded_at)
-from {{ ref('stg_orders') }}
+select 'raw_orders', max(_loaded_at) from {{ source('raw', 'raw_orders') }}
 union all
-select 3, 'mart', 'fct_revenue_daily', max(order_date), max(_refreshed_at) from {{ ref('fct_revenue_daily') }}
-order by step;
-
--- Step 2 (notebook 01): which order dates does staging hold that the mart lacks?
-
--- Step 3. Read the orchestrator's log carefully: every column, not just status.
-select run_id, started_at, status, exit_code, models_run, duration_seconds, triggered_by
-from {{ source('raw', 'raw_pipeline_runs') }}
-order by started_at;
-
--- Step 4 (notebook 03): which runs were green without rebuilding the marts?
--- Step 5 (notebook 04): which models sit downstream of what the scheduler skipped, and
---         how much revenue and how many signups does the dashboard miss?
--- Step 6 (notebook 06): when would an automated check have noticed?
+select 'raw_events', max(_loaded_at) from {{ source('raw', 'raw_events') }}
+union all
+select 'raw_pipeline_runs', max(_loaded_at) from {{ source('raw', 'raw_pipeline_runs') }}
+union all
+select 'raw_job_revisions', max(_loaded_at) from {{ source('raw', 'raw_job_revisions') }}
+order by 1

@@ -1,15 +1,17 @@
 -- WT-06 remediation runbook. The queries and files are written in the notebooks, where
 -- they are graded; this is the order an on-call engineer works in.
 --
--- Fix 1  The scheduler's command must build every model again (notebook 05). Change it
---        in the orchestrator, reviewed like any infrastructure change, then watch the next
---        run's models_run.
+-- Fix 1  The scheduled job's command must build every model again (notebook 05). Change
+--        it in the orchestrator, reviewed like any infrastructure change, then watch the
+--        next run's models_run.
 -- Fix 2  Catch up now instead of waiting for the next scheduled run: run the fixed
---        command by hand, or rebuild just the marts with a selector that picks them
---        (notebook 02).
+--        command by hand, or rebuild just what the scheduler skipped (notebook 02).
 -- Fix 3  A data-health check, scheduled apart from the pipeline: each mart's age
 --        (_refreshed_at against {{ current_timestamp() }}) against the SLA agreed with
 --        finance, var mart_freshness_sla_hours = {{ var('mart_freshness_sla_hours') }} h
 --        (notebooks 01 and 06).
 -- Fix 4  Two-layer defence in dbt (notebook 05): source freshness on the raw tables (is
---        data arriving?) and a singular test on the marts (were they rebuilt?).
+--        data arriving?) and a singular test on the marts (were they rebuilt?), run in a
+--        job of their own: inside the job that broke, they would be skipped with it.
+-- Fix 5  A guard on the orchestrator's job definition: refuse a production job whose
+--        command leaves models out (notebook 05).

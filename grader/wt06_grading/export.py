@@ -135,8 +135,9 @@ def _write_tree(root: Path) -> None:
     (root / "notebooks").mkdir()
     for notebook in notebooks:
         shutil.copy2(notebook, root / "notebooks" / notebook.name)
-    for folder in ("raw", "landing"):
-        shutil.copytree(REPO / "data" / folder, root / "data" / folder)
+    for folder in ("raw", "landing", "incidents"):  # incidents/: the practice incident and drills
+        shutil.copytree(REPO / "data" / folder, root / "data" / folder,
+                        ignore=shutil.ignore_patterns("*.duckdb*", "work"))
     shutil.copy2(REPO / "data" / "scenario.json", root / "data" / "scenario.json")
     shutil.copytree(REPO / "dbt_project", root / "dbt_project",
                     ignore=shutil.ignore_patterns("target", "logs", ".user.yml", "__pycache__"))

@@ -26,9 +26,10 @@ from . import layout
 
 ENV_SECRET = "WT06_COURSE_SECRET"
 CANONICAL = "canonical"
+PUBLIC = "public"  # the practice incident and drills: built for the notebooks, never graded on
 REBUILT = "rebuilt.duckdb"  # beside warehouse.duckdb: the incident right after a full dbt run
 # Grading variants per story: how many incidents of each kind a course grades on.
-VARIANTS = {"skipped_marts": 3}
+VARIANTS = {"skipped_marts": 3, "loader_outage": 1}
 
 
 @dataclass(frozen=True)
@@ -36,9 +37,11 @@ class IncidentSpec:
     """An incident as data: how to build it (travels to workers)."""
 
     id: str  # opaque, e.g. "g2": never shown to students
-    story: str  # canonical | skipped_marts | loader_outage ...
-    params: str | None  # ScenarioParams as JSON; None for the canonical incident (the course's data)
+    story: str  # canonical | public | skipped_marts | loader_outage
+    params: str | None  # ScenarioParams as JSON; None: built from the course's data folder ``data``
     digest: str = ""
+    data: str | None = None  # for params None: the inputs' folder in the course (e.g. "data")
+    name: str = ""  # a public incident's name (practice, ...): its warehouse is <name>.duckdb
 
 
 @dataclass
@@ -85,25 +88,29 @@ def _source_digest(data_dir: Path | None, params_json: str | None, project: Path
             if path.is_file() and path.suffix in (".py", ".sql", ".yml", ".yaml") and \
                     not {"target", "logs", "__pycache__"} & set(path.parts):
                 digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
-    if data_dir is not None:
+    if data_dir is not None:  # the build's inputs: raw/, landing/ and scenario.json
         for path in sorted(Path(data_dir).rglob("*")):
-            if path.is_file() and (path.suffix == ".csv" or path.name == "scenario.json") and \
-                    "work" not in path.relative_to(data_dir).parts:
-                digest.update(str(path.relative_to(data_dir)).encode() + b"\0" + path.read_bytes())
+            relative = path.relative_to(data_dir)
+            if path.is_file() and (relative.parts[0] in ("raw", "landing") or str(relative) == "scenario.json"):
+                digest.update(str(relative).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:20]
 
 
 def grading_specs(course: Path, data_dir: Path, project: Path) -> list[IncidentSpec]:
-    """The canonical incident and the course's secret grading variants, with digests."""
+    """The canonical incident, the public ones, and the course's secret grading variants."""
+    from wt06.incidents import PUBLIC as PUBLIC_INCIDENTS
     from wt06.scenario import ScenarioParams
 
     secret = course_secret(course)
-    specs = [IncidentSpec("c0", CANONICAL, None, _source_digest(data_dir, None, project))]
+    specs = [IncidentSpec("c0", CANONICAL, None, _source_digest(data_dir, None, project), data="data")]
+    for index, name in enumerate(PUBLIC_INCIDENTS):
+        folder = Path(data_dir) / "incidents" / name
+        specs.append(IncidentSpec(f"p{index}", PUBLIC, None, _source_digest(folder, None, project),
+                                  data=f"data/incidents/{name}", name=name))
     number = 0
     for story, count in VARIANTS.items():
         for index in range(count):
-            params = ScenarioParams.variant(_seed(secret, story, index))
-            params_json = params.to_json()
+            params_json = ScenarioParams.variant(_seed(secret, story, index), story=story).to_json()
             number += 1
             specs.append(IncidentSpec(f"g{number}", story, params_json, _source_digest(None, params_json, project)))
     return specs
@@ -142,12 +149,18 @@ def _rebuild(folder: Path, project: Path, now) -> None:
         raise RuntimeError(f"the incident could not be rebuilt with dbt run: {result.summary()}")
 
 
-def build(spec: IncidentSpec, cache: Path, *, data_dir: Path, project: Path) -> Built:
-    """The built incident for ``spec`` under ``cache`` (built now if not cached)."""
+def build(spec: IncidentSpec, cache: Path, *, course: Path, project: Path) -> Built:
+    """The built incident for ``spec`` under ``cache`` (built now if not cached).
+
+    The folder holds ``warehouse.duckdb``, ``rebuilt.duckdb`` (after a full ``dbt run``),
+    ``data/`` (the inputs, with scenario.json: a notebook can run on the incident) and
+    ``incident.json`` (its now, replay moments and what really happened).
+    """
     from wt06.build import build_warehouse
     from wt06.scenario import Scenario, ScenarioParams, load_scenario
 
-    digest = _source_digest(data_dir if spec.params is None else None, spec.params, project)
+    data_dir = Path(course) / spec.data if spec.data else None
+    digest = _source_digest(data_dir, spec.params, project)
     if spec.digest and digest != spec.digest:
         raise RuntimeError(f"incident {spec.id}: this machine builds digest {digest}, the driver expects "
                            f"{spec.digest}; install the same version of the course on every grading machine")
@@ -156,18 +169,19 @@ def build(spec: IncidentSpec, cache: Path, *, data_dir: Path, project: Path) -> 
     if not info.is_file():
         tmp = Path(tempfile.mkdtemp(prefix=f".{digest}-", dir=Path(cache)))
         try:
+            source = tmp / "data"
             if spec.params is None:
-                scenario, source = load_scenario(data_dir), data_dir
+                shutil.copytree(data_dir, source, ignore=shutil.ignore_patterns("work", "incidents", "*.duckdb*"))
+                scenario = load_scenario(source)
             else:
                 scenario = Scenario(ScenarioParams.from_json(spec.params))
-                source = tmp / "data"
                 scenario.write(source)
             build_warehouse(tmp / "warehouse.duckdb", data_dir=source, project=project, work=tmp / "build")
             now = scenario.story_now
             _rebuild(tmp, project, now)
             shutil.rmtree(tmp / "build", ignore_errors=True)
             meta = {"story": spec.story, "now": str(now), "moments": _moments(tmp / "warehouse.duckdb", now),
-                    "facts": {"freeze_day": scenario.params.freeze_day}}
+                    "facts": {"freeze_day": scenario.params.freeze_day, "truth": scenario.truth()}}
             (tmp / "incident.json").write_text(json.dumps(meta))
             try:
                 os.replace(tmp, folder)  # atomic: another worker may have built it meanwhile
@@ -176,8 +190,8 @@ def build(spec: IncidentSpec, cache: Path, *, data_dir: Path, project: Path) -> 
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
     meta = json.loads(info.read_text())
-    return Built(IncidentSpec(spec.id, spec.story, spec.params, digest), folder, meta["now"], meta["moments"],
-                 meta.get("facts", {}))
+    return Built(IncidentSpec(spec.id, spec.story, spec.params, digest, spec.data, spec.name), folder,
+                 meta["now"], meta["moments"], meta.get("facts", {}))
 
 
 def as_dict(spec: IncidentSpec) -> dict:

@@ -52,7 +52,7 @@ class Question:
     points: float
     hint: str = ""
     incidents: tuple[str, ...] = ()  # incident stories the check runs on
-    variants: int | None = None  # at most this many incidents besides the canonical one (None: all)
+    variants: int | None = None  # at most this many incidents of each story besides the canonical (None: all)
     params: dict = field(default_factory=dict, compare=False, hash=False)
 
 

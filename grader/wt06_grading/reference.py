@@ -77,9 +77,12 @@ def project_files(source: Path = layout.SOURCE) -> dict[str, str]:
     return files
 
 
-def cache_key(bundle, source: Path) -> str:
-    """Everything that shapes reference results: the bundle, the solutions, the grader's code."""
-    digest = hashlib.sha256(bundle.compute_digest().encode())
+def cache_key(bundle, sandbox: bool, source: Path) -> str:
+    """Everything that shapes reference results: the course, the solutions, the grader's code."""
+    shaping = {k: v for k, v in bundle.settings.items() if k not in ("reference", "only", "cells")}
+    digest = hashlib.sha256(json.dumps([shaping, sandbox], sort_keys=True, default=str).encode())
+    for name in sorted(bundle.files):
+        digest.update(name.encode() + b"\0" + bundle.files[name])
     for path in sorted(Path(source).glob("*.ipynb")):
         digest.update(path.read_bytes())
     import wt06
@@ -92,7 +95,7 @@ def cache_key(bundle, source: Path) -> str:
 
 def compute(worker, source: Path = layout.SOURCE) -> dict:
     """question id -> {"answer": the model answer's value, "result": its checker result}."""
-    answers = {}
+    answers, values = {}, {}
     for name, notebook in solved_notebooks(source).items():
         if name not in worker.release:
             continue
@@ -104,6 +107,7 @@ def compute(worker, source: Path = layout.SOURCE) -> dict:
             raise RuntimeError(f"the instructor notebook {name} does not run cleanly in the grading sandbox: "
                                + "; ".join(errors[:3]))
         answers.update({(name, ref): state for ref, state in executed.answers.items()})
+        values.update(worker.rerun_values(name, notebook, executed.answers))
     reference, tasks = {}, []
     for question in worker.questions:
         state = answers.get((question.notebook, question.answer), {})
@@ -114,7 +118,14 @@ def compute(worker, source: Path = layout.SOURCE) -> dict:
         task = KINDS[question.kind].task(question, value)
         if isinstance(task, str):
             raise RuntimeError(f"the model answer of {question.id} cannot be checked: {task}")
-        reference[question.id] = {"answer": value, "result": value if task is None else None}
+        if task is None and getattr(KINDS[question.kind], "reruns", False):
+            broken = {i: r for i, r in values[question.id].items() if "value" not in r}
+            if broken:
+                raise RuntimeError(f"the model answer of {question.id} could not be computed on every incident: "
+                                   + "; ".join(r.get("problem", "?") for r in broken.values()))
+            reference[question.id] = {"answer": value, "result": values[question.id]}
+        else:
+            reference[question.id] = {"answer": value, "result": value if task is None else None}
         if task is not None:
             chosen = worker.incidents_for(question)
             tasks.append({"question": question.id, "kind": question.kind, "task": task,
@@ -134,8 +145,8 @@ def compute(worker, source: Path = layout.SOURCE) -> dict:
     return reference
 
 
-def load_or_compute(bundle, worker_factory, course: Path, source: Path) -> dict:
-    key = cache_key(bundle, source)
+def load_or_compute(bundle, sandbox: bool, worker_factory, course: Path, source: Path) -> dict:
+    key = cache_key(bundle, sandbox, source)
     stored = layout.state_dir(course) / "reference" / f"{key}.json"
     if stored.is_file():
         return json.loads(stored.read_text())

@@ -12,14 +12,10 @@ from __future__ import annotations
 
 from nbgrader.preprocessors import ClearSolutions
 
-NO_ANSWER = "no answer yet"
+from wt06.settings import NO_ANSWER, PLACEHOLDERS  # one home: the course package (its magics drop them)
 
-STUBS = {
-    "python": f'# YOUR CODE HERE\nraise NotImplementedError("{NO_ANSWER}: replace this line with your answer")',
-    "sql": f"-- YOUR ANSWER HERE\nselect error('{NO_ANSWER}: write your query here')",
-    "yaml": f"# YOUR ANSWER HERE ({NO_ANSWER})",
-    "text": f"YOUR ANSWER HERE ({NO_ANSWER})",
-}
+STUBS = PLACEHOLDERS
+__all__ = ["NO_ANSWER", "STUBS", "cell_language", "MagicAwareClearSolutions"]
 
 _FILE_MAGICS = ("%%project_file", "%%writefile")
 

@@ -34,7 +34,7 @@ import nbformat
 
 from . import feedback, incidents, scoring
 from .assemble import assemble
-from .contract import CourseBundle, GradeRow, Note, SubmissionJob, SubmissionResult
+from .contract import CourseBundle, Note, SandboxSpec, SubmissionJob, SubmissionResult
 from .intake import Intake, take_in
 from .kinds import KINDS
 from .kinds.base import Incident, Verdict
@@ -49,6 +49,7 @@ PRELOAD = ("pandas", "duckdb", "yaml", "matplotlib.pyplot", "matplotlib_inline.b
            "IPython.core.interactiveshell", "sql.magic", "sql.store", "dbt.cli.main", "dbt.adapters.duckdb",
            "dbt.adapters.duckdb.impl", "wt06.notebook", "wt06.plots", "wt06.monitor", "wt06.dbt_runner",
            "nbformat")
+NO_SANDBOX_NOTE = "graded WITHOUT the sandbox (--no-sandbox): student code ran with the grader's rights"
 NOTEBOOK_SECONDS = 900  # a notebook's hard limit, whatever its cells' limits add up to
 IDLE_GRACE = 15  # seconds past a cell's limit before a cell that ignores it ends its notebook
 CHECKER_SECONDS = 900
@@ -81,22 +82,32 @@ class Checked:
 class GradingWorker:
     """Grades submissions for one course bundle; owns one warm, sandboxed zygote."""
 
-    def __init__(self, bundle: CourseBundle, scratch: Path, *, limits: bwrap.Limits | None = None,
-                 incident_cache: Path | None = None) -> None:
+    def __init__(self, bundle: CourseBundle, scratch: Path, sandbox: SandboxSpec = SandboxSpec(), *,
+                 limits: bwrap.Limits | None = None, incident_cache: Path | None = None) -> None:
+        from .bundle import ENV_INCIDENT_CACHE
+
+        bundle.verify()
         self.bundle = bundle
+        self.settings = bundle.settings
+        self.sandbox = sandbox.enabled
+        self.cell_timeout = int(self.settings["cell_timeout"])
+        self.reference = self.settings["reference"]
+        self.only = self.settings.get("only")
         self.scratch = Path(scratch)
-        self.incident_cache = Path(incident_cache) if incident_cache else self.scratch / "incidents"
+        cache = incident_cache or os.environ.get(ENV_INCIDENT_CACHE)
+        self.incident_cache = Path(cache) if cache else self.scratch / "incidents"
         self.scratch.mkdir(parents=True, exist_ok=True)
-        self.release = {name: nbformat.reads(text, as_version=4) for name, text in bundle.release.items()}
-        self.questions = [question_from(q) for q in bundle.questions]
-        self.manual = [ManualCell(**m) for m in bundle.manual]
+        self.release = {Path(name).stem: nbformat.reads(data.decode(), as_version=4)
+                        for name, data in sorted(bundle.under("release").items())}
+        self.questions = [question_from(q) for q in self.settings["questions"]]
+        self.manual = [ManualCell(**m) for m in self.settings["manual"]]
         self.answer_cells: dict[str, dict[AnswerRef, str]] = {}
         for question in self.questions:
             self.answer_cells.setdefault(question.notebook, {})[question.answer] = question.answer_cell
         self.course_dir, self.incident_dir, self.built = self._prepare()
         self.limits = limits or bwrap.Limits()
         self.zygote = bwrap.Zygote(bwrap.SandboxSpec(
-            course=self.course_dir, incidents=self.incident_dir, enabled=bundle.sandbox, limits=self.limits,
+            course=self.course_dir, incidents=self.incident_dir, enabled=self.sandbox, limits=self.limits,
             preload=PRELOAD))
         self._seeds: dict[str, str] | None = None  # dbt parses for the checker's slots (sandbox/warmup.py)
         self._results_cache: dict[str, dict] = {}
@@ -109,42 +120,48 @@ class GradingWorker:
         course = self.scratch / "course"
         if course.exists():
             shutil.rmtree(course)
-        for relative, data in self.bundle.course_files.items():
+        for relative, data in self.bundle.under("course").items():
             target = course / relative
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
         cache = self.incident_cache
         cache.mkdir(parents=True, exist_ok=True)
-        built = [incidents.build(incidents.IncidentSpec(**spec), cache, data_dir=course / "data",
-                                 project=course / "dbt_project") for spec in self.bundle.incidents]
-        shutil.copy(built[0].warehouse, course / "warehouse.duckdb")  # the canonical incident
-        return course, cache, built
+        built = [incidents.build(incidents.IncidentSpec(**spec), cache, course=course,
+                                 project=course / "dbt_project") for spec in self.settings["incidents"]]
+        for incident in built:  # where the notebooks look for them: next to the course's warehouse
+            if incident.spec.story == incidents.CANONICAL:
+                shutil.copy(incident.warehouse, course / "warehouse.duckdb")
+            elif incident.spec.story == incidents.PUBLIC:
+                shutil.copy(incident.warehouse, course / f"{incident.spec.name}.duckdb")
+        return course, cache, [b for b in built if b.spec.story != incidents.PUBLIC]
 
     def _paths(self):
         """(course, incidents) as a job sees them: mount points in the sandbox, host paths without."""
-        if self.bundle.sandbox:
+        if self.sandbox:
             return bwrap.COURSE_MOUNT, bwrap.INCIDENTS_MOUNT
         return str(self.course_dir), str(self.incident_dir)
 
     def incidents_for(self, question: Question) -> list[Incident]:
         course, mount = self._paths()
-        chosen, others = [], 0
+        chosen, per_story = [], {}
         for built in self.built:
             if built.spec.story not in question.incidents:
                 continue
             if built.spec.story != incidents.CANONICAL:
-                if question.variants is not None and others >= question.variants:
+                taken = per_story.get(built.spec.story, 0)
+                if question.variants is not None and taken >= question.variants:
                     continue
-                others += 1
+                per_story[built.spec.story] = taken + 1
             chosen.append(Incident(id=built.spec.id, story=built.spec.story,
                                    warehouse=f"{mount}/{built.folder.name}/warehouse.duckdb", now=built.now,
-                                   moments=built.moments, facts=built.facts, project=f"{course}/dbt_project"))
+                                   moments=built.moments, facts=built.facts, project=f"{course}/dbt_project",
+                                   data=f"{mount}/{built.folder.name}/data"))
         return chosen
 
     def _job_spec(self, env: dict) -> dict:
         self._jobs += 1
         spec = {"env": env}
-        if self.bundle.sandbox:
+        if self.sandbox:
             spec["jail"] = {"hide": [], "job_bytes": self.limits.job_bytes,
                             "memory_bytes": self.limits.job_memory_bytes, "file_bytes": self.limits.job_file_bytes,
                             "processes": None if os.getuid() == 0 else self.limits.job_processes}
@@ -162,6 +179,7 @@ class GradingWorker:
             "HOME": f"{root}/home", "IPYTHONDIR": f"{root}/ipython", "MPLCONFIGDIR": f"{root}/mpl",
             "TMPDIR": f"{root}/tmp", "WT06_WAREHOUSE": f"{course}/warehouse.duckdb",
             "WT06_PROJECT_DIR": f"{course}/dbt_project", "WT06_DATA_DIR": f"{course}/data",
+            "WT06_INCIDENTS_DIR": f"{course}/data/incidents",
             "WT06_WORK_DIR": f"{root}/work", "NBGRADER_EXECUTION": "autograde", "DO_NOT_TRACK": "1",
             "PLOOMBER_STATS_ENABLED": "false", "PLOOMBER_VERSION_CHECK_DISABLED": "true",
             "PYTHONDONTWRITEBYTECODE": "1", "MPLBACKEND": "agg",
@@ -171,22 +189,23 @@ class GradingWorker:
         self.zygote.close()
 
     # ----- stage 3: execute -------------------------------------------------------------
-    def execute(self, name: str, notebook: nbformat.NotebookNode, *, hide_incidents: bool = True) -> Executed:
+    def execute(self, name: str, notebook: nbformat.NotebookNode) -> Executed:
+        """Run ``notebook`` in a jailed job on the course's incident (it sees no grading incident)."""
         started = time.monotonic()
         spec = self._job_spec({})
         root = spec.pop("root")
         spec["env"] = self._env(root)
-        if spec["jail"] is not None and hide_incidents:
+        if spec["jail"] is not None:
             spec["jail"]["hide"] = [bwrap.INCIDENTS_MOUNT]
         wanted = list(self.answer_cells.get(name, {}))
         spec.update(cells=[c.source if c.cell_type == "code" else None for c in notebook.cells],
                     answers=[{"type": a.type, "name": a.name} for a in wanted],
-                    cell_timeout=self.bundle.cell_timeout)
-        deadline = min(NOTEBOOK_SECONDS, 30 + self.bundle.cell_timeout * max(1, sum(
+                    cell_timeout=self.cell_timeout)
+        deadline = min(NOTEBOOK_SECONDS, 30 + self.cell_timeout * max(1, sum(
             1 for c in notebook.cells if c.cell_type == "code")))
         try:
             outcome, output = self.zygote.run("notebook", spec, deadline=deadline,
-                                              idle=self.bundle.cell_timeout + IDLE_GRACE)
+                                              idle=self.cell_timeout + IDLE_GRACE)
         finally:
             if spec["jail"] is None:
                 shutil.rmtree(root, ignore_errors=True)
@@ -254,9 +273,69 @@ class GradingWorker:
                 "error", ename="NotRun", evalue=f"not run: the notebook stopped in cell #{first + 1}",
                 traceback=[f"NotRun: not run: the notebook stopped in cell #{first + 1}"])]
 
+    def rerun_values(self, name: str, notebook: nbformat.NotebookNode, canonical: dict[AnswerRef, dict]
+                     ) -> dict[str, dict[str, dict]]:
+        """Values of ``name``'s computed answers on each incident their questions name.
+
+        question id -> incident id -> {"story", "value"} or {"story", "problem"}. The
+        notebook runs again, up to the question's answer cell, on each grading incident;
+        its outputs there are thrown away (they are about an incident the student must
+        not see), only the answer is kept.
+        """
+        questions = [q for q in self.questions if q.notebook == name and getattr(KINDS[q.kind], "reruns", False)]
+        out = {q.id: {self.built[0].spec.id: {"story": incidents.CANONICAL,
+                                              **(canonical.get(q.answer) or {"problem": "it was not assigned"})}}
+               for q in questions}
+        index = {c.metadata.get("nbgrader", {}).get("grade_id"): i for i, c in enumerate(notebook.cells)}
+        by_incident: dict[str, tuple[Incident, list[Question]]] = {}
+        for question in questions:
+            for incident in self.incidents_for(question):
+                if incident.story != incidents.CANONICAL:
+                    by_incident.setdefault(incident.id, (incident, []))[1].append(question)
+        if not by_incident:
+            return out
+        runs, order = [], []
+        for incident, asked in by_incident.values():
+            last = max(index.get(q.answer_cell, len(notebook.cells) - 1) for q in asked)
+            runs.append({"env": {"WT06_WAREHOUSE": incident.warehouse, "WT06_DATA_DIR": incident.data},
+                         "cells": [c.source if c.cell_type == "code" else None for c in notebook.cells[: last + 1]]})
+            order.append((incident, asked))
+        spec = self._job_spec({})
+        root = spec.pop("root")
+        spec["env"] = self._env(root)
+        if spec["jail"] is not None:  # this job sees the incidents it runs on, and no other
+            used = {incident.warehouse for incident, _ in order}
+            spec["jail"]["hide"] = [f"{bwrap.INCIDENTS_MOUNT}/{b.folder.name}" for b in self.built
+                                    if not any(f"/{b.folder.name}/" in w for w in used)]
+        wanted = sorted({q.answer for _, asked in order for q in asked}, key=lambda a: (a.type, a.name))
+        spec.update(runs=runs, answers=[{"type": a.type, "name": a.name} for a in wanted],
+                    cell_timeout=self.cell_timeout)
+        cells = sum(len(r["cells"]) for r in runs)
+        try:
+            _, output = self.zygote.run("notebook", spec, deadline=min(NOTEBOOK_SECONDS, 30 + self.cell_timeout * cells),
+                                        idle=self.cell_timeout + IDLE_GRACE)
+        except bwrap.SandboxLost:
+            output = b""
+        found: dict[tuple[int, AnswerRef], dict] = {}
+        for line in output.decode(errors="replace").splitlines():
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(event, dict) and event.get("event") == "answer" and isinstance(event.get("run"), int):
+                state = {k: event[k] for k in ("value", "problem") if k in event}
+                if len(json.dumps(state, default=str)) <= MAX_ANSWER_CHARS * 2:
+                    found[(event["run"], AnswerRef(str(event.get("type")), str(event.get("name"))))] = state
+        for number, (incident, asked) in enumerate(order):
+            for question in asked:
+                state = found.get((number, question.answer)) or {
+                    "problem": "it was not assigned when the notebook ran there"}
+                out[question.id][incident.id] = {"story": incident.story, **state}
+        return out
+
     # ----- stage 4: hidden checks -------------------------------------------------------
     def check(self, questions: list[Question], answers: dict[tuple[str, AnswerRef], dict],
-              reference: dict) -> Checked:
+              reference: dict, values: dict[str, dict] | None = None) -> Checked:
         """Verdicts for ``questions`` from the student's ``answers``, judged against ``reference``."""
         started = time.monotonic()
         checked, tasks = Checked(), []
@@ -275,7 +354,8 @@ class GradingWorker:
             if isinstance(task, str):
                 checked.verdicts[question.id] = Verdict(False, f"Your answer could not be checked: {task}.")
             elif task is None:
-                checked.verdicts[question.id] = kind.compare(question, value, reference[question.id]["result"])
+                student = (values or {}).get(question.id, value) if getattr(kind, "reruns", False) else value
+                checked.verdicts[question.id] = kind.compare(question, student, reference[question.id]["result"])
             else:
                 chosen = self.incidents_for(question)
                 tasks.append({"question": question.id, "kind": question.kind, "task": task,
@@ -355,9 +435,10 @@ class GradingWorker:
         return {q: self._results_cache[k] for q, k in keys.items() if k in self._results_cache}
 
     # ----- all stages -------------------------------------------------------------------
-    def grade(self, job: SubmissionJob, only: list[str] | None = None) -> SubmissionResult:
+    def grade(self, job: SubmissionJob) -> SubmissionResult:
         """Grade one submission; never raises because of what the submission contains."""
         started = time.monotonic()
+        only = self.only
         names = [n for n in self.release if only is None or n in only]
         result = SubmissionResult(job.student, [], worker=self.name)
         try:
@@ -365,9 +446,12 @@ class GradingWorker:
         except Exception as exc:  # noqa: BLE001
             intake = Intake(notes=[Note("", f"the submission could not be read ({type(exc).__name__})")])
         result.notes += intake.notes
+        if not self.sandbox:
+            result.notes.append(Note("", NO_SANDBOX_NOTE, False))
         result.timings["intake"] = time.monotonic() - started
 
         executed: dict[str, Executed] = {}
+        values: dict[str, dict] = {}  # computed answers on other incidents (question id -> incident -> state)
         notes: dict[str, list[str]] = {}
         failed: dict[str, str] = {}
         for name in names:
@@ -379,6 +463,7 @@ class GradingWorker:
                 assembled = assemble(self.release[name], intake.notebooks[name], self.answer_cells.get(name, {}))
                 executed[name] = self.execute(name, assembled.notebook)
                 notes[name] = assembled.notes + executed[name].notes
+                values.update(self.rerun_values(name, assembled.notebook, executed[name].answers))
             except bwrap.SandboxLost:
                 failed[name] = "the notebook stopped the grading sandbox"
                 result.notes.append(Note(name, "running this notebook stopped the grading sandbox; scored 0"))
@@ -392,7 +477,8 @@ class GradingWorker:
 
         t = time.monotonic()
         answers = {(name, ref): state for name, run in executed.items() for ref, state in run.answers.items()}
-        checked = self.check([q for q in self.questions if q.notebook in executed], answers, self.bundle.reference)
+        checked = self.check([q for q in self.questions if q.notebook in executed], answers, self.reference,
+                             values)
         result.timings["hidden checks"] = time.monotonic() - t
 
         t = time.monotonic()

@@ -1,7 +1,7 @@
 -- Daily revenue: what the CEO's dashboard reads.
 with orders as (
 
-    select * from {{ ref('stg_orders') }}
+    select * from {{ ref('int_orders_enriched') }}
 
 ),
 

@@ -54,6 +54,7 @@ class Incident:
     moments: list[str] = field(default_factory=list)  # replay moments (monitor questions)
     facts: dict = field(default_factory=dict)  # what the scenario knows (freeze day, ...)
     project: str = ""  # the pristine dbt project (the same for every incident)
+    data: str = ""  # its inputs and scenario.json (a notebook can run on the incident)
 
     @property
     def rebuilt(self) -> str:

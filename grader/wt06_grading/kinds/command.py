@@ -1,11 +1,12 @@
-"""``command``: the scheduler's command, run on fresh copies of the incidents.
+"""``command``: the scheduler's command, checked by the production guard and run.
 
 Only what the answer is about is honoured: a ``dbt run`` or ``dbt build`` with node
-selection flags (``--select``/``-s``, ``--exclude``, ``--models``/``-m``, ``--full-refresh``).
-Anything else (``run-operation``, ``--args``, ``--target-path``, ``--log-path``,
-``--profiles-dir``, ``--project-dir``, ``--vars``...) is refused before anything runs.
-After the command, every model the reference command builds must have been built and
-the marts must be as new as staging.
+selection flags (``--select``/``-s``, ``--exclude``, ``--models``/``-m``,
+``--full-refresh``). Anything else (``run-operation``, ``--args``, ``--target-path``,
+``--log-path``, ``--profiles-dir``, ``--project-dir``, ``--vars``...) is refused before
+anything runs. Then, on fresh copies of the incidents, the course's production guard
+(``wt06.orchestrator.check_production_job``) must accept it, and running it must build
+every model the reference command builds, running something.
 """
 
 from __future__ import annotations
@@ -20,11 +21,6 @@ SUBCOMMANDS = ("run", "build")
 SELECTION_FLAGS = ("--select", "-s", "--models", "-m", "--exclude")
 SWITCHES = ("--full-refresh",)
 
-STATE_SQL = """
-select (select max(order_date) from stg_orders),
-       (select max(order_date) from fct_revenue_daily),
-       (select max(signup_date) from fct_daily_signups)"""
-
 
 def allowed(command: str) -> list[str] | str:
     """The command's words, or why the grader will not run it."""
@@ -34,8 +30,8 @@ def allowed(command: str) -> list[str] | str:
         return f"the command cannot be read ({exc})"
     if len(words) < 2 or words[0] != "dbt" or words[1] not in SUBCOMMANDS:
         return "the scheduler's command must be a `dbt run` or `dbt build` (with selection flags at most)"
-    rest, expect_value = words[2:], False
-    for word in rest:
+    expect_value = False
+    for word in words[2:]:
         if expect_value:
             if word.startswith("-"):
                 return f"{word} is not a node selection"
@@ -49,7 +45,6 @@ def allowed(command: str) -> list[str] | str:
         elif word.startswith("-"):
             return (f"{flag} is not something the scheduler's command needs: only node selection "
                     f"({', '.join(SELECTION_FLAGS)}) is checked")
-        # a further word after a selection value: another selector of the same flag
     return words
 
 
@@ -67,16 +62,18 @@ class Command(Kind):
         return {"words": words}
 
     def run(self, task: dict, incidents: list[Incident], workspace: Path) -> dict:
+        from wt06.orchestrator import check_production_job
+
         out = {}
         for incident in incidents:
             space = Workspace(workspace, incident, slot="a")
             try:
+                guard = check_production_job(" ".join(shlex.quote(w) for w in task["words"]),
+                                             warehouse=space.warehouse, project=space.project,
+                                             work=space.folder)
                 ran = space.dbt(task["words"])
-                staging, revenue, signups = space.sql(STATE_SQL)[0]
-                out[incident.id] = {"story": incident.story, "run": ran,
-                                    "behind": [m for m, d in (("fct_revenue_daily", revenue),
-                                                              ("fct_daily_signups", signups))
-                                               if d is None or (staging is not None and d < staging)]}
+                out[incident.id] = {"story": incident.story, "run": ran, "guard": guard.ok,
+                                    "guard_problems": guard.problems}
             finally:
                 space.remove()
         return out
@@ -87,14 +84,16 @@ class Command(Kind):
             place = where(expected["story"])
             if got is None:
                 return Verdict(False, f"Nothing was run on {place}.")
+            if not got["guard"]:
+                why = "; ".join(got["guard_problems"]) if expected["story"] == "canonical" else \
+                    "it would not build every model"
+                return Verdict(False, f"The production guard refuses the command on {place}: {why}. "
+                                      f"{question.hint}".strip())
             run = got["run"]
             if not run["success"]:
                 return Verdict(False, f"On {place} the command failed: {run['error'] or 'a model failed'}")
             left_out = sorted(set(expected["run"]["models_run"]) - set(run["models_run"]))
-            if left_out:
-                return Verdict(False, f"On {place} the command leaves out {', '.join(left_out)}. "
+            if left_out or not run["models_run"]:
+                return Verdict(False, f"On {place} the command leaves out {', '.join(left_out) or 'every model'}. "
                                       f"{question.hint}".strip())
-            if got["behind"]:
-                return Verdict(False, f"On {place} {', '.join(got['behind'])} is still behind staging "
-                                      "after the command.")
         return Verdict(True)

@@ -14,26 +14,14 @@ from __future__ import annotations
 import shutil
 import tempfile
 import threading
-from datetime import date, datetime, timedelta
-from decimal import Decimal
+from datetime import datetime, timedelta
 from pathlib import Path
+
+from wt06.results import plain
 
 QUERY_SECONDS = 20
 MAX_ROWS = 500
 LOCKED_DOWN = {"enable_external_access": False}
-
-
-def plain(value):
-    """A JSON-able form of one value a query returned."""
-    if isinstance(value, datetime):
-        return value.isoformat(sep=" ")
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return float(value)
-    if isinstance(value, (int, float, str, bool)) or value is None:
-        return value
-    return str(value)
 
 
 def query(warehouse: str, sql: str, moment: str) -> dict:
@@ -70,14 +58,21 @@ def later(moment: str, hours: float) -> str:
 
 
 def _lock_down_profile(path: Path) -> None:
+    """dbt's connections turn DuckDB's file access off, and lock the setting.
+
+    As ``settings`` (SET statements on each connection), not ``config_options``: the
+    setting then belongs to the database, and the course's own code may open the same
+    file beside dbt (same configuration) and is locked down with it. DuckDB refuses to
+    turn file access back on while a database is open, so no model, test or macro can.
+    """
     import yaml
 
     profiles = yaml.safe_load(path.read_text())
-    for name, profile in profiles.items():
+    for profile in profiles.values():
         if not isinstance(profile, dict) or "outputs" not in profile:
             continue
         for output in profile["outputs"].values():
-            output["config_options"] = dict(LOCKED_DOWN)
+            output["settings"] = dict(LOCKED_DOWN)
     path.write_text(yaml.safe_dump(profiles))
 
 

@@ -87,18 +87,34 @@ class Limits:
     job_processes: int = 128  # RLIMIT_NPROC where the kernel applies it (not for root)
 
 
+def _own_cgroups() -> dict[str, str]:
+    """controller -> this process's cgroup path ("" is the unified v2 hierarchy)."""
+    own = {}
+    try:
+        for line in Path("/proc/self/cgroup").read_text().splitlines():
+            _, controllers, path = line.split(":", 2)
+            for controller in controllers.split(",") if controllers else [""]:
+                own[controller] = path
+    except OSError:
+        pass
+    return own
+
+
 class Cgroup:
     """A cgroup (v1 or v2) for one zygote tree, if this process may create one."""
 
     def __init__(self, name: str, limits: Limits) -> None:
         self.paths: list[Path] = []
         root = Path("/sys/fs/cgroup")
+        mine = _own_cgroups()  # nested under this process's own cgroups: outer limits still hold
         if (root / "cgroup.controllers").is_file():  # v2, unified
-            candidates = [(root / name, {"memory.max": limits.tree_memory_bytes,
-                                         "pids.max": limits.tree_processes})]
+            candidates = [(root / mine.get("", "/").lstrip("/") / name,
+                           {"memory.max": limits.tree_memory_bytes, "pids.max": limits.tree_processes})]
         else:
-            candidates = [(root / "memory" / name, {"memory.limit_in_bytes": limits.tree_memory_bytes}),
-                          (root / "pids" / name, {"pids.max": limits.tree_processes})]
+            candidates = [(root / "memory" / mine.get("memory", "/").lstrip("/") / name,
+                           {"memory.limit_in_bytes": limits.tree_memory_bytes}),
+                          (root / "pids" / mine.get("pids", "/").lstrip("/") / name,
+                           {"pids.max": limits.tree_processes})]
         for path, settings in candidates:
             try:
                 path.mkdir(exist_ok=True)

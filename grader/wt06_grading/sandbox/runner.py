@@ -158,25 +158,28 @@ class Runner:
 _PLAIN = (str, int, float, bool, type(None))
 
 
-def plain_value(value):
-    """A JSON-able copy of ``value`` (str, number, bool, None or a flat collection of them).
+def plain_value(value, depth: int = 0):
+    """A JSON-able copy of ``value``: text, a number, a bool, None, or a list or dict of those.
 
     Checks exact types only, so nothing a student's class defines (``__eq__``, ``__iter__``,
-    ``__str__``) runs here. Raises ValueError naming what the value is instead.
+    ``__str__``) runs here; a set becomes a sorted list. Raises ValueError naming what the
+    value is instead.
     """
     kind = type(value)
     if kind in _PLAIN:
         return value
+    if depth >= 2:
+        raise ValueError("a value nested this deep is not an answer")
     if kind in (list, tuple, set, frozenset):
         items = list(value)
         if len(items) > 1000:
             raise ValueError(f"a {kind.__name__} of {len(items)} items is too large to be an answer")
-        bad = [type(item).__name__ for item in items if type(item) not in _PLAIN]
-        if bad:
-            raise ValueError(f"a {kind.__name__} holding a {bad[0]}; use plain strings or numbers")
-        if kind in (set, frozenset):
-            return {"set": sorted(items, key=repr)}
-        return items
+        plain = [plain_value(item, depth + 1) for item in items]
+        return sorted(plain, key=repr) if kind in (set, frozenset) else plain
+    if kind is dict:
+        if len(value) > 50 or any(type(key) is not str for key in value):
+            raise ValueError("a dict answer has at most 50 keys, all of them text")
+        return {key: plain_value(item, depth + 1) for key, item in value.items()}
     raise ValueError(f"a {kind.__name__}, not a plain value (a string, a number or a set of strings)")
 
 
@@ -217,14 +220,46 @@ def read_answer(answer: dict, shell) -> dict:
     raise ValueError(f"unknown answer type {kind!r}")
 
 
+def run_again(runner: Runner, spec: dict, emit) -> None:
+    """Run the same notebook again on other incidents, for the answers only.
+
+    ``spec["runs"]``: [{"env": {...}, "cells": [...]}]. Each run starts from an empty
+    namespace and no saved query, with the course's locations pointed at its incident;
+    outputs are not reported (they are about incidents the student must not see), only
+    each run's answers after its last cell.
+    """
+    from sql.store import store
+
+    answers = spec.get("answers", [])
+    timeout = float(spec.get("cell_timeout", 60))
+    for number, run in enumerate(spec["runs"]):
+        runner.shell.reset(new_session=False)
+        store._data.clear()
+        os.environ.update(run["env"])
+        for source in run["cells"]:
+            if source is not None:
+                emit({"event": "begin", "run": number})
+                runner.run_cell(source, timeout)
+        for answer in answers:
+            state = read_answer(answer, runner.shell)
+            emit({"event": "answer", "run": number, "type": answer["type"], "name": answer["name"], **state})
+
+
 def run_job(spec: dict, emit) -> None:
-    """Run the notebook in ``spec`` ({"cells": [...], "answers": [...], "cell_timeout": s})."""
+    """Run the notebook in ``spec`` ({"cells": [...], "answers": [...], "cell_timeout": s}).
+
+    With ``"runs"`` instead of ``"cells"``: the notebook's answers on other incidents
+    (``run_again``).
+    """
     sys.stdin = open(os.devnull)
     for variable in ("HOME", "IPYTHONDIR", "MPLCONFIGDIR", "TMPDIR", "WT06_WORK_DIR"):
         if os.environ.get(variable):
             os.makedirs(os.environ[variable], exist_ok=True)
     runner = Runner()
     sys.stdout, sys.stderr = _Stream(runner, "stdout"), _Stream(runner, "stderr")
+    if "runs" in spec:
+        run_again(runner, spec, emit)
+        return
     answers = spec.get("answers", [])
     known: dict[str, str] = {}
     timeout = float(spec.get("cell_timeout", 60))

@@ -1,0 +1,608 @@
+"""The grading harness of the attack suite: grade a class of attacks, and watch everything.
+
+``run_grading`` is the one place the suite calls the grading entry point
+(``wt06_grading.batch.grade_class``), with its default sandbox setting. It runs the
+batch in a child process contained by the *harness* (not by the engine under test), so
+that an attack that beats the engine cannot hurt the machine or this test session:
+
+* a PID namespace of its own (``unshare --pid --mount-proc``): ``kill -9 -1`` and a killed
+  grader end inside it, and every process left behind dies when the batch ends;
+* a cgroup capping processes (a fork bomb) and memory (above the 6 GiB attack, so an
+  engine without limits is still caught), and a wall-clock deadline;
+* a HOME of its own (the HOME the grader was given: planting there is an attack on a
+  later notebook or student, and the suite hashes it).
+
+Around each graded class the harness hashes every file the engine must protect (the
+repository: instructor sources, data, dbt project, notebooks, the grader and its caches
+under grader/.wt06; the work folder's grading caches and the built warehouse; the
+virtual environment; the grader's HOME; the course's copy of the sources), diffs after,
+names the attack a change came from (planted files carry a marker line), and restores
+the files so one group's damage never spills into the next group or the developer's
+checkout.
+
+Running it: ``make test`` runs it with everything else (it needs root, as CI has, for the
+PID namespace and the cgroup); ``pytest tests/attacks/test_cells.py`` runs one family;
+``pytest -m "not attacks"`` leaves it out. Run one session of the suite at a time on a
+machine: two sessions watch (and restore) the same checkout and virtual environment and
+would report, and undo, each other's attacks. While it runs, edit nothing under grader/,
+wt06/, data/, dbt_project/ or notebooks/: a change there is reported and undone.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO  # tests/conftest.py
+
+from .payloads import MARK
+from .submissions import (ATTACKS, GROUPS, NB01, NB03, NB05, SECRET_NAMES, Context, attacks_in,
+                          known_incidents, students, write_group, write_student, BASELINES)
+
+VENV = Path(sys.prefix)
+PRUNE = {".git", ".venv", "__pycache__", ".pytest_cache", "node_modules", ".ruff_cache", ".mypy_cache",
+         ".ipynb_checkpoints"}
+PIDS_MAX = 1024
+MEMORY_MAX = 9 << 30
+
+
+# ----- markers and parametrization ---------------------------------------------------------
+def pytest_collection_modifyitems(config, items):
+    here = Path(__file__).parent
+    empty = [item for item in items if item.nodeid.endswith("[NOTSET]")]  # a check no attack here needs
+    if empty:
+        config.hook.pytest_deselected(items=empty)
+        items[:] = [item for item in items if item not in empty]
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.slow)
+            item.add_marker(pytest.mark.attacks)
+
+
+def graded_groups(module) -> list[str]:
+    wanted = getattr(module, "GROUPS", [])
+    return [g for g in GROUPS if any(g == w or g.startswith(w + "-") for w in wanted) and attacks_in(g)]
+
+
+def pytest_generate_tests(metafunc):
+    if "graded" not in metafunc.fixturenames:
+        return
+    groups = graded_groups(metafunc.module)
+    if "attacker" in metafunc.fixturenames:
+        function = metafunc.function
+        pairs = [(g, a.name) for g in groups for a in attacks_in(g)
+                 if (not getattr(function, "only_detectable", False) or a.says)
+                 and (not getattr(function, "only_refused", False) or a.zero)
+                 and (not getattr(function, "only_probes", False) or a.probes)]
+        metafunc.parametrize(("graded", "attacker"), pairs, indirect=True, scope="module",
+                             ids=[f"{g}:{a}" for g, a in pairs])
+    else:
+        metafunc.parametrize("graded", groups, indirect=True, scope="module")
+
+
+# ----- containment: a cgroup and a PID namespace around the batch -------------------------
+class Containment:
+    """A cgroup (v1 or v2) capping processes and memory for everything the batch starts."""
+
+    def __init__(self, name: str) -> None:
+        self.folders: list[Path] = []
+        self.problems: list[str] = []
+        lines = Path("/proc/self/cgroup").read_text().splitlines()
+        v1 = {c: p for line in lines for _, cs, p in [line.split(":", 2)] for c in cs.split(",") if cs}
+        if v1:
+            for controller, limit in (("pids", ("pids.max", PIDS_MAX)),
+                                      ("memory", ("memory.limit_in_bytes", MEMORY_MAX))):
+                base = Path("/sys/fs/cgroup") / controller / v1.get(controller, "/").lstrip("/")
+                self._make(base / name, *limit)
+        else:
+            path = next(p for line in lines for _, cs, p in [line.split(":", 2)] if not cs)
+            base = Path("/sys/fs/cgroup") / path.lstrip("/")
+            folder = self._make(base / name, "pids.max", PIDS_MAX)
+            if folder:
+                try:
+                    (folder / "memory.max").write_text(str(MEMORY_MAX))
+                except OSError as exc:
+                    self.problems.append(f"memory.max: {exc}")
+        if not self.folders:
+            pytest.fail("the attack suite contains each graded class in a cgroup (fork bombs, "
+                        "6 GiB allocations) and could not create one: run it as root, "
+                        f"as CI does ({'; '.join(self.problems)})")
+
+    def _make(self, folder: Path, limit_file: str, value: int) -> Path | None:
+        try:
+            folder.mkdir(exist_ok=True)
+            (folder / limit_file).write_text(str(value))
+            self.folders.append(folder)
+            return folder
+        except OSError as exc:
+            self.problems.append(f"{folder}: {exc}")
+            return None
+
+    def join(self) -> None:  # in the child, before exec
+        for folder in self.folders:
+            (folder / "cgroup.procs").write_text(str(os.getpid()))
+
+    def members(self) -> set[int]:
+        pids = set()
+        for folder in self.folders:
+            try:
+                pids |= {int(p) for p in (folder / "cgroup.procs").read_text().split()}
+            except OSError:
+                pass
+        return pids
+
+    def close(self) -> None:
+        for _ in range(50):
+            members = self.members()
+            if not members:
+                break
+            for pid in members:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+            time.sleep(0.1)
+        for folder in self.folders:
+            for _ in range(20):
+                try:
+                    folder.rmdir()
+                    break
+                except OSError:
+                    time.sleep(0.1)
+
+
+RUNNER = r'''
+import json, os, sys, time, traceback
+from pathlib import Path
+
+args = json.loads(sys.argv[1])
+out = {"status": "started", "pid": os.getpid()}
+Path(args["result"]).write_text(json.dumps(out))
+started = time.time()
+try:
+    from wt06_grading.batch import grade_class
+    grade_class(Path(args["course"]), submitted=Path(args["submitted"]), jobs=args["jobs"],
+                only=args["only"], cell_timeout=args["cell_timeout"], progress=False)
+    out["status"] = "completed"
+except BaseException as exc:
+    out["status"] = "raised"
+    out["error"] = "".join(traceback.format_exception(exc))[-4000:]
+out["seconds"] = round(time.time() - started, 1)
+time.sleep(1)
+leftovers = []
+for entry in os.listdir("/proc"):
+    if not entry.isdigit() or int(entry) in (1, os.getpid()):
+        continue
+    try:
+        state = open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()[0]
+        command = open(f"/proc/{entry}/cmdline", "rb").read().replace(b"\0", b" ").decode(errors="replace")
+    except (OSError, IndexError):
+        continue
+    if state != "Z":
+        leftovers.append([int(entry), command[:600]])
+out["leftovers"] = leftovers
+Path(args["result"]).write_text(json.dumps(out))
+'''
+
+
+@dataclass
+class Outcome:
+    status: str  # completed | raised | killed (the grader died) | timeout
+    seconds: float
+    error: str = ""
+    leftovers: list = field(default_factory=list)  # [pid, command line] alive after the batch
+
+
+def run_grading(course: Path, submitted: Path, *, only, jobs: int, cell_timeout: int, home: Path,
+                env: dict, deadline: float, log: Path) -> Outcome:
+    """Grade ``submitted`` into ``course`` with the default grading entry point, contained."""
+    if not shutil.which("unshare"):
+        pytest.fail("the attack suite needs util-linux's unshare (a PID namespace per graded class)")
+    result = log.with_suffix(".json")
+    args = json.dumps({"course": str(course), "submitted": str(submitted), "only": list(only),
+                       "jobs": jobs, "cell_timeout": cell_timeout, "result": str(result)})
+    containment = Containment(f"wt06-attacks-{os.getpid()}-{course.parent.name}-{submitted.name}")
+    command = ["unshare", "--pid", "--fork", "--kill-child", "--mount-proc",
+               "sh", "-c", '"$@"; exit $?', "sh", sys.executable, "-c", RUNNER, args]
+    started = time.time()
+    with log.open("w") as output:
+        process = subprocess.Popen(command, cwd=REPO, env={**env, "HOME": str(home)}, stdin=subprocess.DEVNULL,
+                                   stdout=output, stderr=subprocess.STDOUT, preexec_fn=containment.join,
+                                   start_new_session=True)
+        try:
+            process.wait(timeout=deadline)
+            timed_out = False
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    containment.close()
+    seconds = time.time() - started
+    try:
+        data = json.loads(result.read_text())
+    except (OSError, ValueError):
+        data = {"status": "started"}
+    tail = log.read_text(errors="replace")[-3000:]
+    if timed_out:
+        return Outcome("timeout", seconds, f"the batch ran past the harness's deadline ({deadline:.0f} s)\n{tail}")
+    if data.get("status") == "started":
+        return Outcome("killed", seconds, f"the grader died (exit status {process.returncode})\n{tail}")
+    return Outcome(data["status"], seconds, data.get("error", ""), data.get("leftovers", []))
+
+
+# ----- watching files ------------------------------------------------------------------------
+@dataclass
+class Diff:
+    new: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.new or self.changed or self.removed)
+
+    def paths(self) -> list[str]:
+        return self.new + self.changed + self.removed
+
+
+class Tree:
+    """One folder the engine must not change: scanned before and after, restorable."""
+
+    def __init__(self, label: str, root: Path, *, content: bool = True, restore: bool = True,
+                 prune=PRUNE, keep=(), top_level: bool = False) -> None:
+        self.label, self.root, self.content, self.restorable = label, root, content, restore
+        self.top_level = top_level  # only the files directly in root (new modules planted there)
+        self.prune, self.keep = set(prune), [root / k for k in keep]
+        self.backup: Path | None = None
+        self.before: dict = {}
+
+    def _walk(self):
+        if self.root.is_file() or self.root.is_symlink():
+            yield self.root
+            return
+        for folder, dirs, files in os.walk(self.root):
+            names = [d for d in dirs if d not in self.prune]
+            dirs[:] = [] if self.top_level else names
+            for name in files + names:  # folders too: a planted folder left empty is still read
+                yield Path(folder) / name
+
+    def scan(self) -> dict[str, tuple]:
+        out = {}
+        for path in self._walk():
+            key = str(path)
+            try:
+                info = path.lstat()
+            except OSError:
+                continue
+            if path.is_symlink():
+                out[key] = ("link", os.readlink(path))
+            elif path.is_dir():
+                out[key] = ("folder",)
+            elif not path.is_file():
+                out[key] = ("special", info.st_mode)
+            elif self.content:
+                digest = hashlib.sha256()
+                with path.open("rb") as handle:
+                    for block in iter(lambda: handle.read(1 << 20), b""):
+                        digest.update(block)
+                out[key] = ("file", digest.hexdigest())
+            else:
+                out[key] = ("file", info.st_size, info.st_mtime_ns)
+        return out
+
+    def start(self, scratch: Path) -> None:
+        self.before = self.scan()
+        if self.restorable and self.root.exists():
+            self.backup = scratch / re.sub(r"\W", "_", self.label)
+            shutil.rmtree(self.backup, ignore_errors=True)
+            sources = [self.root] if self.content else [k for k in self.keep if k.exists()]
+            if self.top_level:
+                sources = [p for p in self.root.iterdir() if p.is_file() or p.is_symlink()]
+            for source in sources:
+                target = self.backup / source.relative_to(self.root) if source != self.root else self.backup
+                if source.is_dir():
+                    shutil.copytree(source, target, symlinks=True, ignore=shutil.ignore_patterns(*self.prune),
+                                    dirs_exist_ok=True)
+                else:
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copy2(source, target, follow_symlinks=False)
+
+    def diff(self) -> Diff:
+        after = self.scan()
+        return Diff(new=sorted(set(after) - set(self.before)),
+                    changed=sorted(k for k in set(after) & set(self.before) if after[k] != self.before[k]),
+                    removed=sorted(set(self.before) - set(after)))
+
+    def restore(self, diff: Diff) -> list[str]:
+        """Undo ``diff``; the paths that could not be restored."""
+        lost = []
+        for key in sorted(diff.new, key=len):  # a new folder goes with everything in it
+            path = Path(key)
+            try:
+                shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()
+            except FileNotFoundError:
+                pass
+            except OSError:
+                lost.append(key)
+        for key in diff.changed + diff.removed:
+            path = Path(key)
+            saved = self.backup / path.relative_to(self.root) if self.backup and path != self.root else self.backup
+            if saved is None or not (saved.exists() or saved.is_symlink()):
+                lost.append(key)
+                continue
+            try:
+                if saved.is_dir() and not saved.is_symlink():
+                    path.mkdir(parents=True, exist_ok=True)
+                    continue
+                if path.is_symlink() or path.is_file():
+                    path.unlink()
+                path.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(saved, path, follow_symlinks=False)
+            except OSError:
+                lost.append(key)
+        return lost
+
+
+def planted_by(path: str) -> str | None:
+    """The attacker whose marker line a file carries, if any."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(1 << 16)
+    except OSError:
+        return None
+    match = re.search(MARK.encode() + rb" (\w+)", head)
+    return match.group(1).decode() if match else None
+
+
+# ----- the loopback watcher (network attacks) -----------------------------------------------
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Loopback:
+    """A canary service the kernel must not reach, and a probe of the port it may listen on."""
+
+    def __init__(self) -> None:
+        self.ports = {"canary": free_port(), "listen": free_port(), "daemon": free_port()}
+        self.reached: list[bytes] = []  # what the canary received
+        self.served: list[bytes] = []  # what a service of the kernel's told us
+        self._stop = threading.Event()
+        self.server = socket.socket()
+        self.server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.server.bind(("127.0.0.1", self.ports["canary"]))
+        self.server.listen(8)
+        self.server.settimeout(0.3)
+        self.threads = [threading.Thread(target=self._serve, daemon=True),
+                        threading.Thread(target=self._probe, daemon=True)]
+        for thread in self.threads:
+            thread.start()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.server.accept()
+            except OSError:
+                continue
+            with conn:
+                conn.settimeout(2)
+                try:
+                    self.reached.append(conn.recv(200) or b"(connected)")
+                except OSError:
+                    self.reached.append(b"(connected)")
+
+    def _probe(self) -> None:
+        while not self._stop.is_set():
+            for name in ("listen", "daemon"):
+                try:
+                    with socket.create_connection(("127.0.0.1", self.ports[name]), timeout=0.3) as s:
+                        s.settimeout(0.5)
+                        try:
+                            data = s.recv(200)
+                        except OSError:
+                            data = b""
+                        self.served.append(data or f"(connected to {name})".encode())
+                except OSError:
+                    pass
+            time.sleep(0.25)
+
+    def close(self) -> None:
+        self._stop.set()
+        for thread in self.threads:
+            thread.join(timeout=5)
+        self.server.close()
+
+
+# ----- reading what grading produced ---------------------------------------------------------
+def read_table(path: Path) -> dict[str, list[dict]] | None:
+    if not path.is_file():
+        return None
+    table: dict[str, list[dict]] = {}
+    with path.open(newline="") as handle:
+        for row in csv.DictReader(handle):
+            table.setdefault(row["student"], []).append(row)
+    return table
+
+
+def read_gradebook(db: Path) -> list[tuple]:
+    """(student, notebook, grade id, auto, manual, extra credit) for every grade of the course."""
+    if not db.is_file():
+        return []
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return sorted(con.execute("""
+            select sa.student_id, n.name, bc.name, g.auto_score, g.manual_score, g.extra_credit
+            from grade g
+            join submitted_notebook sn on g.notebook_id = sn.id
+            join submitted_assignment sa on sn.assignment_id = sa.id
+            join notebook n on sn.notebook_id = n.id
+            join base_cell bc on g.cell_id = bc.id""").fetchall(), key=repr)
+    except sqlite3.Error as exc:
+        return [("(unreadable gradebook)", str(exc))]
+    finally:
+        con.close()
+
+
+@dataclass
+class GradedClass:
+    """One graded class of attacks and everything observed around it."""
+
+    group: object
+    course: Path
+    outcome: Outcome
+    table: dict | None
+    students: dict  # student -> (baseline kind, attack or None)
+    changes: dict[str, Diff]  # tree label -> what changed
+    lost: list[str]  # changes the harness could not undo
+    gradebook: list[tuple]
+    bystander_before: list[tuple]
+    outside: Path
+    outside_left: list[str]
+    loopback: Loopback | None
+    secrets: dict[str, str]
+
+    def rows(self, student: str) -> list[dict]:
+        assert self.table is not None, f"the batch wrote no grade table: {self.outcome.status}\n{self.outcome.error}"
+        return self.table.get(student, [])
+
+    def scores(self, student: str) -> dict[tuple[str, str], float]:
+        return {(r["notebook"], r["question"]): float(r["score"] or 0)
+                for r in self.rows(student) if r["question"] != "(note)"}
+
+    def feedback(self, student: str) -> dict[str, str]:
+        folder = self.course / "feedback" / student
+        return {str(p): p.read_text(errors="replace") for p in sorted(folder.rglob("*.html"))} \
+            if folder.is_dir() else {}
+
+    def planted(self) -> dict[str, list[str]]:
+        """attacker -> changed files (anywhere) carrying its marker line."""
+        out: dict[str, list[str]] = {}
+        for diff in self.changes.values():
+            for path in diff.new + diff.changed:
+                who = planted_by(path)
+                if who:
+                    out.setdefault(who, []).append(path)
+        return out
+
+
+# ----- session: secrets, warm caches ----------------------------------------------------------
+@pytest.fixture(scope="session")
+def canary_secrets() -> dict[str, str]:
+    """Values an instructor's environment might hold: none may reach a student."""
+    return {name: f"s3cr3t{secrets.token_hex(12)}" for name in SECRET_NAMES}
+
+
+@pytest.fixture(scope="session")
+def attack_env(incident_warehouse, canary_secrets) -> dict:
+    return {**os.environ, **canary_secrets, "PYTHONUNBUFFERED": "1"}
+
+
+@pytest.fixture(scope="session")
+def grader_home(tmp_path_factory) -> Path:
+    """The HOME the grader runs with (an instructor's HOME): the same for every class."""
+    return tmp_path_factory.mktemp("wt06-attacks-home")
+
+
+@pytest.fixture(scope="session")
+def warm(incident_warehouse, attack_env, grader_home, tmp_path_factory) -> Path:
+    """Grade blank notebooks once, so the engine's caches exist before any snapshot."""
+    folder = tmp_path_factory.mktemp("wt06-attacks-warm")
+    course, home = folder / "course", grader_home
+    for name in (NB01, NB03, NB05):
+        write_student(course / "submitted", "warm", {f"{name}.ipynb": BASELINES["blank"](name)})
+    outcome = run_grading(course, course / "submitted", only=[NB01, NB03, NB05], jobs=1, cell_timeout=60,
+                          home=home, env=attack_env, deadline=1800, log=folder / "warm.log")
+    assert outcome.status == "completed", f"warming the grader's caches failed:\n{outcome.error}"
+    return folder
+
+
+@pytest.fixture(scope="session")
+def oracle_incidents(incident_warehouse, tmp_path_factory):
+    return known_incidents(tmp_path_factory.mktemp("wt06-attacks-known"), incident_warehouse)
+
+
+# ----- one graded class ------------------------------------------------------------------------
+def _trees(course: Path, home: Path) -> list[Tree]:
+    from wt06 import paths
+
+    scratch = paths.warehouse_path().parent  # the tests' scratch: built warehouse, work folder, caches
+    return [  # the repository's course files (not tests/ or docs/: a developer may be editing them)
+        *(Tree(f"repository {name}", REPO / name) for name in ("grader", "wt06", "data", "dbt_project", "notebooks")),
+        Tree("repository top level", REPO, top_level=True),
+        Tree("work folder and caches", scratch),
+        Tree("virtual environment", VENV, content=False, keep=("share/jupyter", "etc")),
+        Tree("grader HOME", home),
+        Tree("course sources", course / "source"),
+    ]
+
+
+@pytest.fixture(scope="module")
+def graded(request, warm, attack_env, canary_secrets, grader_home, tmp_path_factory):
+    group = GROUPS[request.param]
+    folder = tmp_path_factory.mktemp(f"wt06-attacks-{group.name}")
+    course, home = folder / "course", grader_home
+    outside = Path(f"/tmp/wt06-attacks-outside-{os.getpid()}-{group.name}")
+    shutil.rmtree(outside, ignore_errors=True)
+    from wt06 import paths
+    from wt06_grading.release import SOURCE
+
+    shutil.copytree(SOURCE, course / "source" / "wt06")
+    needs = {a for a in attacks_in(group.name)}
+    loopback = Loopback() if any(p in ("network", "daemon") for a in needs for p in a.probes) else None
+    known = request.getfixturevalue("oracle_incidents") if group.name == "oracle" else None
+
+    def context(student: str) -> Context:
+        return Context(student, group, course, paths.warehouse_path(), outside,
+                       ports=loopback.ports if loopback else {}, known=known)
+
+    roster = students(group)
+    run = dict(only=group.only, jobs=group.jobs, cell_timeout=group.cell_timeout, home=home, env=attack_env)
+    bystander_before: list[tuple] = []
+    if group.bystander:
+        write_student(course / "bystanders", "bystander",
+                      {f"{group.only[0]}.ipynb": BASELINES["blank"](group.only[0])})
+        first = run_grading(course, course / "bystanders", **{**run, "only": group.only[:1]},
+                            deadline=900, log=folder / "bystander.log")
+        assert first.status == "completed", f"grading the bystander failed:\n{first.error}"
+        bystander_before = [r for r in read_gradebook(course / "gradebook.db") if r[0] == "bystander"]
+        (course / "grades.csv").unlink(missing_ok=True)
+    write_group(group, course / "submitted", context)
+
+    trees = _trees(course, home)
+    backups = folder / "backups"
+    for tree in trees:
+        tree.start(backups)
+    deadline = 240 + 100 * len(roster) * len(group.only) + 10 * group.cell_timeout
+    try:
+        outcome = run_grading(course, course / "submitted", **run, deadline=deadline, log=folder / "grading.log")
+    finally:
+        if loopback:
+            loopback.close()
+        changes = {tree.label: tree.diff() for tree in trees}
+        lost = [p for tree in trees for p in tree.restore(changes[tree.label])]
+        outside_left = [str(p) for p in outside.rglob("*")] if outside.exists() else []
+        shutil.rmtree(outside, ignore_errors=True)
+    return GradedClass(group, course, outcome, read_table(course / "grades.csv"), roster, changes, lost,
+                       read_gradebook(course / "gradebook.db"), bystander_before, outside, outside_left,
+                       loopback, canary_secrets)
+
+
+@pytest.fixture
+def attacker(request):
+    return ATTACKS[request.param]
