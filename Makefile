@@ -89,8 +89,9 @@ export-grades: $(STAMP)  ## write grader/grades-<lms>.csv for LMS=canvas or mood
 test: $(STAMP)  ## run every test
 	$(BIN)/python -m pytest
 
-bench: $(WAREHOUSE)  ## time the build and the grading of one submission and of the fixture class
-	$(BIN)/python bench/run.py
+# `make bench QUICK=1` is the smoke run the test suite makes (one run of each, a class of 3).
+bench: $(WAREHOUSE)  ## benchmark dbt, the build, notebooks, grading (one, a class), memory, the monitor
+	$(BIN)/python bench/run.py $(if $(QUICK),--quick)
 
 docs-images: $(WAREHOUSE)  ## regenerate the charts in docs/images from the instructor notebooks
 	$(BIN)/python docs/make_images.py
