@@ -21,7 +21,7 @@ export DO_NOT_TRACK := 1
 export PLOOMBER_STATS_ENABLED := false
 export PLOOMBER_VERSION_CHECK_DISABLED := true
 
-.PHONY: help setup lab warehouse reset data release export fixtures grade report export-grades test bench docs-images clean
+.PHONY: help setup lab warehouse reset data release export fixtures grade report export-grades test lint bench docs-images clean
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -89,12 +89,18 @@ export-grades: $(STAMP)  ## write grader/grades-<lms>.csv for LMS=canvas or mood
 test: $(STAMP)  ## run every test
 	$(BIN)/python -m pytest
 
+# Python (the course package, the grader, tests, bench, the instructor notebooks) with
+# ruff; the dbt project's SQL with sqlfluff (settings in pyproject.toml and dbt_project/.sqlfluff).
+lint: $(STAMP)  ## lint the Python code, the instructor notebooks and the dbt project's SQL
+	$(BIN)/ruff check .
+	$(BIN)/sqlfluff lint --disable-progress-bar dbt_project/models dbt_project/tests dbt_project/analyses
+
 # `make bench QUICK=1` is the smoke run the test suite makes (one run of each, a class of 3).
 bench: $(WAREHOUSE)  ## benchmark dbt, the build, notebooks, grading (one, a class), memory, the monitor
 	$(BIN)/python bench/run.py $(if $(QUICK),--quick)
 
 docs-images: $(WAREHOUSE)  ## regenerate the charts in docs/images from the instructor notebooks
-	$(BIN)/python docs/make_images.py
+	PYTHONPATH=tests $(BIN)/python docs/make_images.py
 
 clean:  ## remove the built warehouse and scratch files (keeps .venv)
 	rm -rf $(WAREHOUSE) data/work dbt_project/target dbt_project/logs

@@ -75,7 +75,7 @@ class Clock:
         self.trees = trees or []
         self.wall = self.cpu = 0.0
 
-    def __enter__(self) -> "Clock":
+    def __enter__(self) -> Clock:
         self._cpu = own_cpu() + children_cpu()
         self._trees = {pid: tree_cpu(pid) for pid in self.trees}
         self._wall = time.perf_counter()

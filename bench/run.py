@@ -36,7 +36,7 @@ import sys
 import tempfile
 import time
 import traceback
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import measure
@@ -46,7 +46,8 @@ BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 ORDER = ["prepare", "dbt", "build", "course", "class", "monitor"]
 # Settings the benchmark must not inherit: it grades a scratch course, on the story's own clock.
-UNSET = ("WT06_GRADEBOOK_URL", "WT06_COURSE_SECRET", "WT06_AS_OF", "WT06_DATA_DIR", "WT06_PROJECT_DIR",
+UNSET = ("WT06_GRADEBOOK_URL", "WT06_COURSE_SECRET", "WT06_GRADING_CACHE", "WT06_AS_OF", "WT06_DATA_DIR",
+         "WT06_PROJECT_DIR",
          "NBGRADER_EXECUTION", "JUPYTER_CONFIG_DIR", "IPYTHONDIR")
 
 
@@ -153,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     reuse = args.reuse is not None and (args.reuse / "prepare.result.json").is_file()
     scratch = args.reuse.resolve() if reuse else Path(tempfile.mkdtemp(prefix="wt06-bench-"))
     env = _environment(scratch)
-    results = {"date": datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds"),
+    results = {"date": datetime.now(UTC).astimezone().isoformat(timespec="seconds"),
                "machine": measure.machine(), "versions": measure.versions(), "commit": measure.git_commit(REPO),
                "load_before": measure.load(), **{k: settings[k] for k in ("quick", "runs", "class_runs")},
                "settings": settings, "sections": {}, "section_runs": {}}

@@ -26,10 +26,9 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-import nbformat
-
 import classmix
 import memory
+import nbformat
 from measure import Clock, ratio, summary
 
 SCHEDULER_SELECTOR = "staging.*"  # what the incident's scheduler ran (data/raw/raw_pipeline_runs.csv)
@@ -37,17 +36,18 @@ SCHEDULER_SELECTOR = "staging.*"  # what the incident's scheduler ran (data/raw/
 
 # ----- prepare -----------------------------------------------------------------------------
 def prepare(ctx: dict) -> dict:
-    from wt06_grading.bundle import build_bundle
+    from wt06_grading.bundle import course_bundle
 
     scratch = Path(ctx["scratch"])
     with Clock() as cold:
-        bundle = build_bundle(scratch / "course", cell_timeout=ctx["cell_timeout"])
+        bundle = course_bundle(scratch / "course", cell_timeout=ctx["cell_timeout"])
     (scratch / "bundle.pickle").write_bytes(pickle.dumps(bundle))
     with Clock() as fixtures_clock:
         fixtures = classmix.write_fixtures(scratch / "fixtures")
     roster = classmix.write_class(fixtures, scratch / "class", ctx["students"])
     return {"course_cold": {"wall_s": round(cold.wall, 1), "cpu_s": round(cold.cpu, 1),
-                            "what": "release, grading incidents and reference results of a new course (once per cohort)"},
+                            "what": "release, grading incidents and reference results of a new course "
+                                    "(once per cohort)"},
             "fixtures_s": round(fixtures_clock.wall, 1), "roster": roster}
 
 
@@ -229,7 +229,6 @@ def course(ctx: dict) -> dict:
     fixtures = scratch / "fixtures"
     bundle = _bundle(ctx)
     solved = solved_notebooks(layout.SOURCE)
-    names = [n for n in bundle.release if n in solved]
     plain_cwd = _folder(ctx, "course") / "plain"
     plain_cwd.mkdir()
     stock_root = _autograde_course(ctx, fixtures)
@@ -237,7 +236,8 @@ def course(ctx: dict) -> dict:
 
     with Clock() as made:
         worker = GradingWorker(bundle, _folder(ctx, "course") / "worker",
-                               incident_cache=scratch / "course" / ".wt06" / "incidents")
+                               incident_cache=layout.cache_dir(scratch / "course") / "incidents")
+    names = [n for n in worker.release if n in solved]
     try:
         with Clock() as started:
             ready = worker.zygote.start()
@@ -378,12 +378,12 @@ def classes(ctx: dict) -> dict:
     submitted = scratch / "class"
     size = len([p for p in submitted.iterdir() if p.is_dir()])
     state = scratch / "course" / ".wt06"
-    from wt06_grading.bundle import build_bundle
+    from wt06_grading.bundle import course_bundle
 
     packed_course = _folder(ctx, "class") / "packing"
     shutil.copytree(state, packed_course / ".wt06")
     with Clock() as packing:  # what every class run starts with (release, digests, cached references)
-        build_bundle(packed_course, cell_timeout=ctx["cell_timeout"])
+        course_bundle(packed_course, cell_timeout=ctx["cell_timeout"])
     shutil.rmtree(packed_course)
     runs: dict[int, list[dict]] = {1: [], 2: []}
     for index in range(ctx["class_runs"]):

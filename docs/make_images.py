@@ -9,7 +9,6 @@ with the browser test's harness too.
 from __future__ import annotations
 
 import base64
-import sys
 import tempfile
 from pathlib import Path
 
@@ -48,8 +47,7 @@ def charts() -> None:
 
 
 def screenshot() -> None:
-    sys.path[:0] = [str(REPO / "tests" / "browser"), str(REPO / "tests")]
-    from lab import LabSession, browser_missing
+    from fixtures.lab import LabSession, browser_missing  # tests/ is on PYTHONPATH (make docs-images)
 
     if browser_missing():
         print(f"no screenshot: {browser_missing()}")

@@ -9,20 +9,18 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "tests" / "browser"))
+# The browser fixtures are imported here, not defined in a tests/browser/conftest.py
+# (which would shadow this module, imported by name as `conftest`), and not imported into
+# each browser test module: one fixture definition, so one Playwright and one chromium for
+# the session (Playwright's sync API cannot start twice in a process).
+from fixtures.lab import lab_session, run_all_in_lab  # noqa: F401
 
-# The browser fixtures live here, not in a tests/browser/conftest.py (which would shadow
-# this module, imported by name as `conftest`), and not imported into each browser test
-# module: one fixture definition, so one Playwright and one chromium for the session
-# (Playwright's sync API cannot start twice in a process).
-from lab import lab_session, run_all_in_lab  # noqa: E402,F401
+REPO = Path(__file__).resolve().parent.parent
 
 
 _SCRATCH = Path(tempfile.mkdtemp(prefix="wt06-tests-"))

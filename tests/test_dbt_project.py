@@ -7,14 +7,13 @@ import stat
 from datetime import date
 
 import pytest
+import yaml
 
 from conftest import REPO, apply_reference_fix, rows, scalar
 from wt06 import dbt_runner
 from wt06.errors import DbtCommandError
 from wt06.scenario import BROKEN_SELECTORS
 from wt06.tables import RAW_TABLES
-
-import yaml
 
 STAGING = ["stg_customers", "stg_events", "stg_orders", "stg_pipeline_runs"]
 BUILT_LATER = ["fct_daily_signups", "fct_job_runs_daily", "fct_revenue_daily", "int_orders_enriched"]

@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 
 from fixtures.fake_worker import FakeWorker, read_log, tiny_bundle, tiny_gradebook, write_submission
-
 from wt06_grading import engine  # noqa: E402
 from wt06_grading.contract import BundleMismatch, CourseBundle, SubmissionJob  # noqa: E402
 from wt06_grading.gradebook import dump, scores  # noqa: E402

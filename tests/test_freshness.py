@@ -22,7 +22,7 @@ def _configure(project, source_level: str = "", tables: dict | None = None) -> N
         text = text.replace("    schema: raw\n", "    schema: raw\n" + source_level)
     for table, block in (tables or {}).items():
         text = re.sub(rf"(      - name: {table}\n        description:(?: >\n(?:          .*\n)+|.*\n))",
-                      lambda m: m.group(1) + block, text)
+                      lambda m, block=block: m.group(1) + block, text)
     path.write_text(text)
 
 

@@ -16,7 +16,6 @@ import pytest
 
 from conftest import REPO
 from fixtures.fake_worker import FakeWorker, tiny_bundle, tiny_gradebook, write_submission
-
 from wt06_grading import engine  # noqa: E402
 from wt06_grading.contract import GradeRow, SubmissionResult  # noqa: E402
 from wt06_grading.gradebook import compare, dump, open_gradebook, scores, write_result  # noqa: E402
@@ -75,7 +74,6 @@ def test_compare_names_what_differs(tmp_path):
 def test_a_class_graded_into_postgresql_equals_the_sqlite_gradebook(postgres, incident_warehouse, tmp_path):
     """The real grader (notebook 01, a small mixed class), once into each database."""
     from fixtures.submissions import write_class
-
     from wt06_grading.batch import grade_class
 
     students = ["full_marks", "partly_right", "malformed_json", "empty"]

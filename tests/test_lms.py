@@ -7,7 +7,6 @@ import csv
 import pytest
 
 from fixtures.fake_worker import tiny_gradebook
-
 from wt06_grading.contract import GradeRow, SubmissionResult  # noqa: E402
 from wt06_grading.gradebook import open_gradebook, write_result  # noqa: E402
 from wt06_grading.lms import export_grades  # noqa: E402

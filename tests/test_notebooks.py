@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -210,7 +209,7 @@ def _variant_env(tmp_path_factory, name: str) -> dict:
     from wt06 import incidents
     from wt06.build import build_warehouse
     from wt06.publish import incident_env
-    from wt06.scenario import Scenario, ScenarioParams
+    from wt06.scenario import Scenario
 
     folder = tmp_path_factory.mktemp(name)
     if name == "practice":

@@ -8,7 +8,6 @@ import yaml
 
 from conftest import REPO
 
-
 REQUIREMENT_FILES = ("requirements.txt", "grader/requirements.txt", "requirements-dev.txt")
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 from conftest import REPO
-
 from wt06_grading.contract import GradeRow, SubmissionResult  # noqa: E402
 from wt06_grading.report import build, learning_objectives  # noqa: E402
 

@@ -10,9 +10,21 @@ import pytest
 from conftest import REPO
 from wt06 import incidents
 from wt06.errors import DataError
-from wt06.scenario import (ALL_LOADER_TABLES, BROKEN_SELECTORS, FULL_COMMAND, FULL_CRON, LOADER_OUTAGE,
-                           PARTIAL_CRON, SKIPPED_MARTS, STORIES, Scenario, ScenarioParams,
-                           canonical_gap_limits, load_scenario, scenario_gaps)
+from wt06.scenario import (
+    ALL_LOADER_TABLES,
+    BROKEN_SELECTORS,
+    FULL_COMMAND,
+    FULL_CRON,
+    LOADER_OUTAGE,
+    PARTIAL_CRON,
+    SKIPPED_MARTS,
+    STORIES,
+    Scenario,
+    ScenarioParams,
+    canonical_gap_limits,
+    load_scenario,
+    scenario_gaps,
+)
 
 CANONICAL = Scenario(ScenarioParams())
 VARIANTS = [Scenario(ScenarioParams.variant(seed, story)) for story in STORIES for seed in range(1, 13)]

@@ -23,9 +23,9 @@ missing one is built on first use.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from . import paths
 from .errors import DataError

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import yaml
 
-from . import incidents, monitor, paths, results
+from . import incidents, monitor, paths
 from .errors import DataError
 from .settings import ENV_AS_OF, ENV_DATA_DIR, ENV_WAREHOUSE, ENV_WORK_DIR
 

@@ -16,10 +16,11 @@ value only: a message never shows the expected value.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
-from typing import Any, Iterable
+from typing import Any
 
 Result = dict  # {"columns": [...], "rows": [[...], ...]}
 

@@ -44,14 +44,13 @@ import shutil
 from dataclasses import asdict, dataclass, field, fields
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from functools import cached_property, lru_cache
+from functools import cache, cached_property
 from pathlib import Path
 
 from . import paths
 from .clock import format_ts
 from .errors import DataError
-from .tables import (CUSTOMERS, EVENTS, FULL_RUN, JOB_REVISIONS, LANDING_TABLES, ORDERS,
-                     PIPELINE_RUNS, RawTable)
+from .tables import CUSTOMERS, EVENTS, FULL_RUN, JOB_REVISIONS, LANDING_TABLES, ORDERS, PIPELINE_RUNS, RawTable
 
 SCENARIO_FILE = "scenario.json"
 RAW_DIR = "raw"
@@ -164,7 +163,7 @@ class ScenarioParams:
             raise DataError("Scenario parameters are inconsistent: " + "; ".join(problems) + ".")
 
     @classmethod
-    def variant(cls, seed: int, story: str = SKIPPED_MARTS) -> "ScenarioParams":
+    def variant(cls, seed: int, story: str = SKIPPED_MARTS) -> ScenarioParams:
         """Another coherent incident of ``story``, different in everything a query could use.
 
         The same (seed, story) always gives the same incident. Dates (hence the weekday
@@ -199,7 +198,7 @@ class ScenarioParams:
         )
 
     @classmethod
-    def from_json(cls, text: str, *, source: str = SCENARIO_FILE) -> "ScenarioParams":
+    def from_json(cls, text: str, *, source: str = SCENARIO_FILE) -> ScenarioParams:
         try:
             raw = json.loads(text)
         except json.JSONDecodeError as exc:
@@ -384,7 +383,7 @@ def scenario_gaps(scenario: Scenario) -> dict[str, int]:
     return load_day_gaps({t.name: scenario.loader_rows(t.name) for t in LANDING_TABLES})
 
 
-@lru_cache(maxsize=None)
+@cache
 def canonical_gap_limits() -> dict[str, int]:
     """The canonical incident's longest gaps: no variant may have longer ones."""
     params = ScenarioParams()
@@ -443,7 +442,8 @@ def _generate_checked(params: ScenarioParams, freeze: date, outage: list[date]):
 def _generate(params: ScenarioParams, freeze: date, outage: list[date], rng: random.Random):
     first = _day(params.first_day)
     days = [first + timedelta(days=i) for i in range((freeze - first).days + 1)]
-    names = rng.sample([(f, l) for f in _FIRST for l in _LAST], params.customers + 4 * len(outage) * 3)
+    every_name = [(first_name, last_name) for first_name in _FIRST for last_name in _LAST]
+    names = rng.sample(every_name, params.customers + 4 * len(outage) * 3)
     ids = _Ids()
 
     quiet: list[date] = []

@@ -17,7 +17,6 @@ own clock.
 from __future__ import annotations
 
 import os
-
 import re
 from datetime import datetime
 from pathlib import Path

@@ -9,7 +9,8 @@ mart as (
 ),
 
 signups_staging as (
-    select max(event_date) as newest from {{ ref('stg_events') }} where event_type = 'signup'
+    select max(event_date) as newest from {{ ref('stg_events') }}
+    where event_type = 'signup'
 ),
 
 signups_mart as (
@@ -24,14 +25,17 @@ latest_run as (
     limit 1
 )
 
-select 'revenue mart has caught up with staging' as check_name,
-       mart.newest = staging.newest as ok
+select
+    'revenue mart has caught up with staging' as check_name,
+    mart.newest = staging.newest as ok
 from mart, staging
 union all
-select 'signups mart has caught up with staging',
-       signups_mart.newest = signups_staging.newest
+select
+    'signups mart has caught up with staging',
+    signups_mart.newest = signups_staging.newest
 from signups_mart, signups_staging
 union all
-select 'the latest run built both marts',
-       list_has_all(models_run, ['fct_revenue_daily', 'fct_daily_signups'])
+select
+    'the latest run built both marts',
+    list_has_all(models_run, ['fct_revenue_daily', 'fct_daily_signups'])
 from latest_run;

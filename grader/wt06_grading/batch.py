@@ -20,7 +20,6 @@ from . import engine, layout
 from .bundle import course_bundle, local_worker_env, sandbox_spec
 from .contract import SubmissionResult
 from .engine import COLUMNS, BatchStats, Progress, write_table  # noqa: F401  (re-exported)
-
 from .worker import NO_SANDBOX_NOTE
 
 

@@ -22,7 +22,7 @@ import io
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from .contract import SubmissionResult
@@ -187,7 +187,7 @@ def build(results: list[SubmissionResult], *, book: dict[str, dict[str, dict]] |
         f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}: class report</title>",
         f"<style>{STYLE}</style></head><body>",
         f"<h1>{html.escape(title)}: class report</h1>",
-        f"<p class='sub'>{n} submissions · written {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC · "
+        f"<p class='sub'>{n} submissions · written {datetime.now(UTC):%Y-%m-%d %H:%M} UTC · "
         "scores include manual grades where a grader gave them</p>",
         "<div class='cards'>",
         f"<div class='card'><b>{n}</b>submissions</div>",

@@ -312,7 +312,8 @@ class GradingWorker:
                     cell_timeout=self.cell_timeout)
         cells = sum(len(r["cells"]) for r in runs)
         try:
-            _, output = self.zygote.run("notebook", spec, deadline=min(NOTEBOOK_SECONDS, 30 + self.cell_timeout * cells),
+            deadline = min(NOTEBOOK_SECONDS, 30 + self.cell_timeout * cells)
+            _, output = self.zygote.run("notebook", spec, deadline=deadline,
                                         idle=self.cell_timeout + IDLE_GRACE)
         except bwrap.SandboxLost:
             output = b""
@@ -374,7 +375,7 @@ class GradingWorker:
                 except Exception as exc:  # noqa: BLE001 (a malformed result is the answer's fault)
                     checked.verdicts[question.id] = Verdict(False, f"Your answer could not be judged "
                                                                    f"({type(exc).__name__}).")
-        for question_id, verdict in checked.verdicts.items():
+        for verdict in checked.verdicts.values():
             verdict.message = clean_message(verdict.message)
         checked.seconds = time.monotonic() - started
         return checked

@@ -51,8 +51,9 @@ def test_a_later_student_is_graded_as_an_earlier_one(graded):
     _completed(graded)
     kind = graded.group.canary
     before, after = graded.scores(f"aa_{kind}"), graded.scores(f"zz_{kind}")
-    status = lambda s: {(r["notebook"], r["question"]): r["status"] for r in graded.rows(s)
-                        if r["question"] != "(note)"}
+    def status(student):
+        return {(r["notebook"], r["question"]): r["status"] for r in graded.rows(student) if r["question"] != "(note)"}
+
     assert after == before and status(f"zz_{kind}") == status(f"aa_{kind}"), (
         f"the same {kind} submission, graded after the attackers, scored {after} "
         f"instead of {before}")

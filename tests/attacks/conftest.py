@@ -52,8 +52,21 @@ import pytest
 from conftest import REPO  # tests/conftest.py
 
 from .payloads import MARK
-from .submissions import (ATTACKS, GROUPS, NB01, NB03, NB05, SECRET_NAMES, Context, attacks_in,
-                          known_incidents, students, write_group, write_student, BASELINES)
+from .submissions import (
+    ATTACKS,
+    BASELINES,
+    GROUPS,
+    NB01,
+    NB03,
+    NB05,
+    SECRET_NAMES,
+    Context,
+    attacks_in,
+    known_incidents,
+    students,
+    write_group,
+    write_student,
+)
 
 VENV = Path(sys.prefix)
 PRUNE = {".git", ".venv", "__pycache__", ".pytest_cache", "node_modules", ".ruff_cache", ".mypy_cache",

@@ -20,15 +20,26 @@ import hashlib
 import json
 import os
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import nbformat
 
 from fixtures.submissions import (  # the fixture class's helpers: one way to build a submission
-    ASSIGNMENT, PARTLY_WRONG, REPO, SOURCE, _cell, _literal, _without_tests, answer, blank,
-    hard_coded, insert_after, solved)
+    ASSIGNMENT,
+    PARTLY_WRONG,
+    REPO,
+    SOURCE,
+    _cell,
+    _literal,
+    _without_tests,
+    answer,
+    blank,
+    hard_coded,
+    insert_after,
+    solved,
+)
 
 from . import payloads
 

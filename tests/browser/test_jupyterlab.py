@@ -13,7 +13,6 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 UNANSWERED = 'raise Exception("no answer yet: write your query")'

@@ -52,7 +52,7 @@ class MonitorRules(Kind):
     def compare(self, question, student: dict, reference: dict) -> Verdict:
         from wt06.monitor import judge
 
-        for incident, got in student.items():
+        for got in student.values():
             if got.get("error"):
                 return Verdict(False, f"On {where(got['story'])} your rules could not be replayed: {got['error']}")
         words = {incident: where(expected["story"]) for incident, expected in reference.items()}

@@ -17,7 +17,6 @@ from .base import Incident, Kind, Param, Verdict, where
 from .running import query
 
 
-
 class Query(Kind):
     name = "query"
     answer_type = "query"

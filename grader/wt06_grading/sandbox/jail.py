@@ -27,7 +27,6 @@ import ctypes
 import os
 import resource
 import signal
-import sys
 from dataclasses import dataclass, field
 
 JOB_ROOT = "/tmp/wt06-job"  # the same absolute path in every job (dbt's parse cache likes that)

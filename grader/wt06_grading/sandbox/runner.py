@@ -68,7 +68,7 @@ class _Cell:
 
 
 class _Stream(io.TextIOBase):
-    def __init__(self, runner: "Runner", name: str) -> None:
+    def __init__(self, runner: Runner, name: str) -> None:
         self.runner, self.name = runner, name
 
     def writable(self) -> bool:
