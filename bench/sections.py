@@ -83,10 +83,14 @@ def dbt(ctx: dict) -> dict:
         c.models = len(result.models_run)
         return c
 
-    # The CLI gets exactly the settings the course's runner gives dbt in-process.
-    env = dict(os.environ)
-    env.update(dbt_runner._dbt_settings(cli_wh, project, scratch / "work-cli", as_of, True))
-    argv = [str(Path(sys.executable).parent / "dbt"), *dbt_runner.parse_command(command)]
+    # The CLI gets, as flags, exactly the settings the course's runner gives dbt in-process.
+    cli_work = scratch / "work-cli" / "dbt"
+    dbt_runner.set_warehouse_clock(cli_wh, as_of)
+    profiles = dbt_runner.profile_for(project, cli_wh, cli_work / "profile")
+    argv = [str(Path(sys.executable).parent / "dbt"), *dbt_runner.parse_command(command),
+            "--project-dir", str(project), "--profiles-dir", str(profiles), "--target-path", str(cli_work / "target"),
+            "--log-path", str(cli_work / "logs"), "--no-use-colors", "--no-send-anonymous-usage-stats", "--quiet"]
+    env = dict(os.environ, DO_NOT_TRACK="1")
 
     def cli() -> Clock:
         with Clock() as c:

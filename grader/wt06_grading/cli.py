@@ -15,10 +15,14 @@ from . import layout
 
 
 def _release(args) -> int:
+    from . import objectives, questions
     from .release import release
 
+    course = questions.load()  # a malformed declaration stops here, before anything is written
     for path in release():
         print(f"wrote {path}")
+    if objectives.sync_readme(course):
+        print(f"updated the graded cells of the learning objectives in {objectives.README}")
     return 0
 
 

@@ -50,6 +50,7 @@ class Question:
     answer: AnswerRef
     answer_cell: str  # grade_id of the solution cell that provides the answer
     points: float
+    objective: int = 0  # the README's learning objective it assesses (see objectives.py)
     hint: str = ""
     incidents: tuple[str, ...] = ()  # incident stories the check runs on
     variants: int | None = None  # at most this many incidents of each story besides the canonical (None: all)
@@ -63,6 +64,7 @@ class ManualCell:
     id: str
     notebook: str
     points: float
+    objective: int = 0
 
 
 @dataclass(frozen=True)
@@ -145,6 +147,7 @@ def _question(raw: dict, *, test_id: str, notebook: str, points: float, provider
         raise QuestionError(f"{where}: no solution cell of {notebook} provides the {answer.type} answer "
                             f"{answer_name!r} (solution cells provide: {offered})")
     hint = raw.pop("hint", "") or ""
+    objective = _objective(raw.pop("objective", None), where)
     incidents = raw.pop("incidents", None)
     if incidents is None:
         incidents = kind.default_incidents or ()
@@ -155,8 +158,15 @@ def _question(raw: dict, *, test_id: str, notebook: str, points: float, provider
         raise QuestionError(f"{where}: variants must be a whole number of at least 1")
     params = kind.validate(raw, where)
     return Question(id=test_id, notebook=notebook, kind=kind_name, answer=answer,
-                    answer_cell=providers[answer], points=points, hint=str(hint).strip(),
+                    answer_cell=providers[answer], points=points, objective=objective, hint=str(hint).strip(),
                     incidents=tuple(incidents), variants=variants, params=params)
+
+
+def _objective(value, where: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise QuestionError(f"{where}: the declaration needs 'objective', the number of the README's learning "
+                            "objective it assesses")
+    return value
 
 
 def load(source: Path = layout.SOURCE) -> CourseQuestions:
@@ -178,7 +188,8 @@ def load(source: Path = layout.SOURCE) -> CourseQuestions:
             where = f"{path.name}, cell {index + 1} ({meta.get('grade_id')})"
             points = float(meta.get("points", 0))
             if meta.get("solution"):  # an answer graded by hand (Markdown)
-                manual.append(ManualCell(meta["grade_id"], path.stem, points))
+                objective = _objective(cell.metadata.get("wt06", {}).get("objective"), f"{where}, metadata wt06")
+                manual.append(ManualCell(meta["grade_id"], path.stem, points, objective))
                 continue
             raw = declaration(cell.source, where)
             if raw is None:

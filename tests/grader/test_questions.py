@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import shutil
 
@@ -9,7 +10,7 @@ import nbformat
 import pytest
 
 from conftest import REPO
-from wt06_grading import layout, questions
+from wt06_grading import layout, objectives, questions
 from wt06_grading.kinds import KINDS
 from wt06_grading.kinds.base import QuestionError
 
@@ -29,11 +30,20 @@ def test_every_graded_test_cell_of_the_course_declares_a_valid_question():
 def test_the_readme_names_exactly_the_graded_answers():
     course = questions.load()
     readme = (REPO / "README.md").read_text()
+    assert objectives.synced(readme, course) == readme, "run `make release`: it writes the objectives' graded cells"
     table = readme.split("## Learning objectives", 1)[1].split("\n## ", 1)[0]
     rows = [line for line in table.splitlines() if re.match(r"\|\s*\d\s*\|", line)]
     named = {name for row in rows for name in re.findall(r"`([a-z_]+)`", row.split("|")[3])}
     answers = {q.answer_cell for q in course.questions} | {m.id for m in course.manual}
     assert named == answers, "the README's objective table must name every graded answer, and only those"
+    assert all("(none yet)" not in row for row in rows), "every learning objective is assessed"
+
+
+def test_a_question_must_name_an_objective_the_readme_has():
+    course = questions.load()
+    stray = dataclasses.replace(course, questions=(dataclasses.replace(course.questions[0], objective=99),))
+    with pytest.raises(QuestionError, match="objective"):
+        objectives.synced((REPO / "README.md").read_text(), stray)
 
 
 def _course_with(tmp_path, grade_id: str, new_region: str):
@@ -56,10 +66,12 @@ def _course_with(tmp_path, grade_id: str, new_region: str):
     ("", "needs a question declaration"),
     ("# question:\n#   kind: query\n#   answer: no_such_query\n#   columns: [x]", "no solution cell"),
     ("# question:\n#   kind: telepathy\n#   answer: dashboard_gap", "kind must be one of"),
-    ("# question:\n#   kind: query\n#   answer: dashboard_gap", "needs the key columns"),
-    ("# question:\n#   kind: query\n#   answer: dashboard_gap\n#   columns: [order_date]\n#   colour: red",
-     "has no key colour"),
-    ("# question:\n#   kind: query\n#   answer: dashboard_gap\n#   columns: order_date", "columns must be a list"),
+    ("# question:\n#   kind: query\n#   answer: dashboard_gap\n#   columns: [order_date]", "needs 'objective'"),
+    ("# question:\n#   kind: query\n#   answer: dashboard_gap\n#   objective: 2", "needs the key columns"),
+    ("# question:\n#   kind: query\n#   answer: dashboard_gap\n#   objective: 2\n#   columns: [order_date]\n"
+     "#   colour: red", "has no key colour"),
+    ("# question:\n#   kind: query\n#   answer: dashboard_gap\n#   objective: 2\n#   columns: order_date",
+     "columns must be a list"),
     ("# question: [unbalanced", "not valid YAML"),
 ])
 def test_a_malformed_declaration_is_an_error_naming_the_cell(tmp_path, region, complaint):
