@@ -28,7 +28,6 @@ from pathlib import Path
 
 import classmix
 import memory
-import nbformat
 from measure import Clock, ratio, summary
 
 SCHEDULER_SELECTOR = "staging.*"  # what the incident's scheduler ran (data/raw/raw_pipeline_runs.csv)
@@ -440,32 +439,33 @@ def scaled_params(factor: int):
         push_orders_per_day=base.push_orders_per_day * factor)
 
 
-def _moments_sql() -> str:
-    """The replay moments, as notebook 06 computes them (the cell that saves ``moments``)."""
-    from wt06_grading import layout
+def reference_rules() -> dict:
+    """The reference monitor rules of notebook 06's solution: its saved rule queries and
+    the staleness threshold its ``monitor_rules`` cell sets (read, never retyped here)."""
+    import ast
 
-    notebook = nbformat.read(layout.RELEASE_NOTEBOOKS / "06_agent_lens.ipynb", as_version=4)
-    for cell in notebook.cells:
-        if cell.cell_type == "code" and cell.source.startswith("%%sql moments"):
-            return cell.source.split("\n", 1)[1]
-    raise RuntimeError("notebook 06 no longer has the %%sql moments cell the benchmark replays")
-
-
-def monitor(ctx: dict) -> dict:
-    from wt06 import monitor as wt06_monitor
-    from wt06 import paths
-    from wt06.build import build_warehouse
-    from wt06.project import mart_sla_hours
-    from wt06.scenario import Scenario
-    from wt06.warehouse import connect
     from wt06_grading.markers import split_magic
     from wt06_grading.reference import solution_cells
 
+    cells = solution_cells()
+    tree = ast.parse(cells["monitor_rules"][1])
+    table = next(node.value for node in tree.body if isinstance(node, ast.Assign))
+    hours = next(ast.literal_eval(v) for k, v in zip(table.keys, table.values)
+                 if ast.literal_eval(k) == "staleness_hours")
+    return {"phantom": split_magic(cells["phantom_alert"][1])[1],
+            "duration": split_magic(cells["duration_alert"][1])[1], "staleness_hours": hours}
+
+
+def monitor(ctx: dict) -> dict:
+    """The monitor's replay (every moment of an incident, the reference rules) by incident size."""
+    from wt06 import monitor as wt06_monitor
+    from wt06 import paths
+    from wt06.build import build_warehouse
+    from wt06.scenario import Scenario
+
     scratch = _folder(ctx, "monitor")
-    rule = split_magic(solution_cells()["phantom_alert"][1])[1]
-    sla = mart_sla_hours(paths.project_dir())
-    moments_sql = _moments_sql()
-    repeats = max(5, ctx["runs"])
+    rules = reference_rules()
+    repeats = max(3, ctx["runs"])
     sizes = []
     for factor in ctx["monitor_scales"]:
         params = scaled_params(factor)
@@ -475,45 +475,38 @@ def monitor(ctx: dict) -> dict:
         with Clock() as built:
             warehouse = build_warehouse(folder / "warehouse.duckdb", data_dir=folder / "data",
                                         project=paths.project_dir(), work=folder / "work")
-        con = connect(warehouse, as_of=scenario.story_now)
+        import duckdb
+
+        con = duckdb.connect(str(warehouse), read_only=True)
         try:
             rows = {table: con.execute(f"select count(*) from {table}").fetchone()[0] for table in
-                    ("raw.raw_orders", "raw.raw_customers", "raw.raw_events", "raw.raw_pipeline_runs",
-                     "fct_revenue_daily", "stg_orders", "stg_events")}
-            moments = [m.to_pydatetime() for m in con.execute(moments_sql).df()["moment"]]
-            checks, replays = [], []
-            for _ in range(repeats):
-                with Clock() as c:
-                    report = wt06_monitor.check(con, sla_hours=sla, phantom_rule=rule)
-                checks.append(c.wall)
-                with Clock() as c:
-                    replayed = wt06_monitor.replay(con, moments, sla_hours=sla, phantom_rule=rule)
-                replays.append(c.wall)
+                    ("raw.raw_orders", "raw.raw_customers", "raw.raw_events", "raw.raw_pipeline_runs")}
         finally:
             con.close()
+        replays, replayed = [], None
+        for index in range(repeats):
+            with Clock() as c:
+                replayed = wt06_monitor.replay(warehouse, paths.project_dir(), folder / f"replay-{index}", rules)
+            replays.append(c.wall)
+        detected = wt06_monitor.metrics(replayed, scenario.truth())
         total_rows = sum(rows.values())
-        check = summary(checks, 4)
+        replay_s = summary(replays, 4)
         sizes.append({"factor": factor, "params": dataclasses.asdict(params), "rows": rows, "rows_total": total_rows,
-                      "moments": len(moments), "build_s": round(built.wall, 1), "check_s": check,
-                      "replay_s": summary(replays, 4), "alerts": sorted(report.alerting),
-                      "replay_rows": len(replayed),
-                      "check_us_per_row": round(1e6 * check["median"] / total_rows, 2)})
+                      "moments": len(replayed["moments"]), "build_s": round(built.wall, 1), "replay_s": replay_s,
+                      "detected_at": {rule: m["detected_at"] for rule, m in detected.items()},
+                      "replay_ms_per_moment": round(1000 * replay_s["median"] / len(replayed["moments"]), 2)})
     growth = None
     if len(sizes) >= 2:
         small, large = sizes[0], sizes[-1]
         growth = {
             "rows_ratio": round(large["rows_total"] / small["rows_total"], 1),
-            "check_time_ratio": ratio(large["check_s"]["median"], small["check_s"]["median"]),
+            "moments_ratio": round(large["moments"] / small["moments"], 1),
             "replay_time_ratio": ratio(large["replay_s"]["median"], small["replay_s"]["median"]),
             # time ~ rows^exponent between the smallest and the largest: 1 is linear, 0 is flat
-            "check_exponent": round(math.log(large["check_s"]["median"] / small["check_s"]["median"])
-                                    / math.log(large["rows_total"] / small["rows_total"]), 2),
             "replay_exponent": round(math.log(large["replay_s"]["median"] / small["replay_s"]["median"])
                                      / math.log(large["rows_total"] / small["rows_total"]), 2),
-            "check_marginal_us_per_row": round(1e6 * (large["check_s"]["median"] - small["check_s"]["median"])
-                                               / (large["rows_total"] - small["rows_total"]), 3),
         }
-    return {"sla_hours": sla, "repeats": repeats, "sizes": sizes, "growth": growth}
+    return {"rules": "notebook 06's reference rules", "repeats": repeats, "sizes": sizes, "growth": growth}
 
 
 SECTIONS = {"prepare": prepare, "dbt": dbt, "build": build, "course": course, "class": classes, "monitor": monitor}

@@ -59,8 +59,11 @@ def run_states(warehouse: Path, project: Path, work: Path, *, test: str = FRESHN
         command = f"dbt test --select {test}"
         if sla_hours is not None:
             command += f" --vars '{{{SLA_VAR}: {sla_hours:g}}}'"
-        states.append({"state": label, "as_of": clock.format_ts(at), "expected": expected,
-                       "status": _status(dbt(command, at), test)})
+        result = dbt(command, at)
+        state = {"state": label, "as_of": clock.format_ts(at), "expected": expected, "status": _status(result, test)}
+        if state["status"] == "error":  # what dbt said (a compile error in the test, a database error)
+            state["detail"] = (result.error or dbt_runner.readable_log(result.log))[-300:]
+        states.append(state)
 
     def oldest_age(at: datetime) -> float:
         con = duckdb.connect(str(copy))
@@ -117,4 +120,5 @@ def describe(outcome: dict) -> str:
     """One line per state that went wrong (empty when every state is right)."""
     wrong = [s for s in outcome["states"] if s["status"] != s["expected"]]
     return "\n".join(f"{s['state']} (at {s['as_of']}): the test says {s['status']!r}, it should "
-                     f"{'fail' if s['expected'] == 'fail' else 'pass'}" for s in wrong)
+                     f"{'fail' if s['expected'] == 'fail' else 'pass'}"
+                     + (f" (dbt: {' '.join(s['detail'].split())[:200]})" if s.get("detail") else "") for s in wrong)

@@ -20,6 +20,8 @@ import nbformat
 from . import layout, markers
 from .kinds import KINDS
 
+REFERENCE_CELL_SECONDS = 300  # a cell of a solved notebook (trusted code) may run this long
+
 
 def solved_notebooks(source: Path = layout.SOURCE) -> dict[str, nbformat.NotebookNode]:
     """The instructor notebooks with their solutions in place and no hidden-test region."""
@@ -79,7 +81,7 @@ def project_files(source: Path = layout.SOURCE) -> dict[str, str]:
 
 def cache_key(bundle, sandbox: bool, source: Path) -> str:
     """Everything that shapes reference results: the course, the solutions, the grader's code."""
-    shaping = {k: v for k, v in bundle.settings.items() if k not in ("reference", "only", "cells")}
+    shaping = {k: v for k, v in bundle.settings.items() if k not in ("reference", "only", "cells", "cell_timeout")}
     digest = hashlib.sha256(json.dumps([shaping, sandbox], sort_keys=True, default=str).encode())
     for name in sorted(bundle.files):
         digest.update(name.encode() + b"\0" + bundle.files[name])
@@ -96,6 +98,8 @@ def cache_key(bundle, sandbox: bool, source: Path) -> str:
 def compute(worker, source: Path = layout.SOURCE) -> dict:
     """question id -> {"answer": the model answer's value, "result": its checker result}."""
     answers, values = {}, {}
+    # The instructor's notebooks are trusted and must not lose a reference to a loaded machine.
+    worker.cell_timeout = max(worker.cell_timeout, REFERENCE_CELL_SECONDS)
     for name, notebook in solved_notebooks(source).items():
         if name not in worker.release:
             continue

@@ -113,6 +113,16 @@ def test_a_cell_timeout_interrupts_the_cell_and_not_the_notebook(zygote):
 
 
 @needs_bwrap
+def test_a_timeout_swallowed_by_the_cells_code_still_counts(zygote):
+    # dbt's runner catches BaseException: a timeout inside a dbt call must not turn into an answer
+    swallow = ("import time\nfor _ in range(5):\n    try:\n        time.sleep(60)\n    except BaseException:\n"
+               "        print('swallowed')\nprint('finished anyway')")
+    outcome, out = run(zygote, [swallow, "print('next cell ran')"], timeout=1, deadline=30)
+    assert "CellTimeoutError" in text(out[0]) and "swallowed" in text(out[0])
+    assert "next cell ran" in text(out[1]) and not outcome["timed_out"]
+
+
+@needs_bwrap
 def test_a_cell_that_will_not_stop_is_ended_with_its_job(zygote):
     outcome, out = run(zygote, ["import signal\nsignal.signal(signal.SIGALRM, signal.SIG_IGN)\nwhile True:\n    pass",
                                 "print('never')"], timeout=1, deadline=4)

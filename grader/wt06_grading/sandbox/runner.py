@@ -13,8 +13,10 @@ reported as JSON events (see ``emit``); what the worker receives is untrusted da
 in size, never code.
 
 Per-cell timeouts interrupt the cell (``CellTimeoutError``, which ``except Exception``
-does not swallow) and the notebook goes on; a cell that refuses to stop is ended with the
-whole job by the zygote's deadline.
+does not swallow) and the notebook goes on. Code that swallows even that (dbt's runner
+catches BaseException and reports it as a failed command) is interrupted again every
+second until the cell ends, and the cell is recorded as timed out whatever it printed; a
+cell that refuses to stop is ended with the whole job by the zygote's deadline.
 """
 
 from __future__ import annotations
@@ -135,12 +137,16 @@ class Runner:
     def run_cell(self, source: str, timeout: float) -> tuple[list[dict], int | None, int]:
         """Run one cell; (outputs, execution count, characters cut)."""
         self.cell = _Cell()
+        message = f"the cell ran longer than {timeout:g} s and was interrupted"
+        timed_out = False
 
         def on_timeout(signum, frame):
-            raise CellTimeoutError(f"the cell ran longer than {timeout:g} s and was interrupted")
+            nonlocal timed_out
+            timed_out = True
+            raise CellTimeoutError(message)
 
         previous = signal.signal(signal.SIGALRM, on_timeout)
-        signal.setitimer(signal.ITIMER_REAL, timeout)
+        signal.setitimer(signal.ITIMER_REAL, timeout, 1.0)  # then every second until the cell ends
         try:
             self.shell.run_cell(source, store_history=True, silent=False)
         except CellTimeoutError as exc:  # raised between IPython's own handlers
@@ -148,6 +154,8 @@ class Runner:
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, previous)
+        if timed_out and not any(o.get("ename") == "CellTimeoutError" for o in self.cell.outputs):
+            self._record_error(CellTimeoutError, CellTimeoutError(message), [])  # something swallowed it
         for output in self.cell.outputs:
             if output.get("ename") == "CellTimeoutError":
                 output["traceback"] = [f"CellTimeoutError: {output['evalue']}"]
