@@ -81,7 +81,8 @@ def _mem(groups: dict) -> list[str]:
 
 
 def table(results: dict) -> str:
-    s = results.get("sections", {})
+    every = results.get("sections", {})
+    s = {name: section for name, section in every.items() if "error" not in section}
     lines = [f"Measured {results.get('date', '?')} on {_get(results, 'machine', 'cores')} cores "
              f"({_get(results, 'machine', 'cpu', default='?')}), load average before "
              f"{' / '.join(map(str, results.get('load_before', [])))}, after "
@@ -144,7 +145,7 @@ def table(results: dict) -> str:
                 lines.append(f"| f | peak memory, {jobs} worker{'s' if jobs == '2' else ''} | | | | | "
                              f"{'; '.join(_mem(mem[0]['groups']))} |")
     m = s.get("monitor")
-    if m:
+    if m and "sizes" in m:
         for size in m["sizes"]:
             row("g", f"monitor replay, {size['factor']}x incident ({size['rows_total']:,} rows)", size["replay_s"],
                 f"s; {size['moments']} moments, {size['replay_ms_per_moment']} ms each", 2)
@@ -153,6 +154,9 @@ def table(results: dict) -> str:
             lines.append(f"| g | monitor growth, {gr['rows_ratio']:g}x the rows, {gr['moments_ratio']:g}x the moments "
                          f"| | | | | replay {_n(gr['replay_time_ratio'], 2)}x: "
                          f"time ~ rows^{_n(gr['replay_exponent'], 2)} |")
+    for name, section in every.items():
+        if "error" in section:
+            lines.append(f"| | section {name} failed | | | | | {' '.join(str(section['error']).split())[:200]} |")
     lines += ["", "| target | goal | measured | met |", "|---|---|---|---|"]
     for t in results.get("targets", []):
         met = "–" if t["met"] is None else "yes" if t["met"] else f"**no** ({t['missed_by_x']}x off)"

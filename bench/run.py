@@ -20,7 +20,7 @@ tests (the machines are shared and noisy).
 
     make bench                               # everything: about an hour on 2 quiet cores
     python bench/run.py --quick --out /tmp/b.json   # a smoke run: one run of each, a class of 3
-    python bench/run.py --only dbt,monitor   # some sections (prepare always runs)
+    python bench/run.py --only dbt,monitor   # some sections (prepare runs when course or class does)
     python bench/run.py --table bench/results.json  # print the table of a results file again
 """
 
@@ -168,8 +168,9 @@ def main(argv: list[str] | None = None) -> int:
         ctx = {**settings, "scratch": str(scratch), "warehouse": str(scratch / "warehouse.duckdb")}
         ctx_file = scratch / "context.json"
         ctx_file.write_text(json.dumps(ctx))
+        needs_course = bool({"course", "class"} & set(wanted))
         for name in ORDER:
-            if name != "prepare" and name not in wanted:
+            if name not in wanted and not (name == "prepare" and needs_course):
                 continue
             if name == "prepare" and reuse:
                 results["sections"][name] = json.loads((scratch / "prepare.result.json").read_text())

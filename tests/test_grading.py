@@ -117,8 +117,10 @@ def test_full_marks_blank_and_partly_right(whole_class):
 def test_typed_in_answers_pass_their_visible_tests_and_fail_their_hidden_checks(whole_class):
     _, _, table, _ = whole_class
     rows = table["hard_coded"]
-    typed = {q.id for q in COURSE.questions if q.kind == "query"} | {"test_freshness_test"}
-    replayed = {q.id for q in COURSE.questions if q.params.get("moments") == "replay"}  # visible tests replay too
+    # the monitor's rules are the saved rule queries, typed in too
+    typed = {q.id for q in COURSE.questions if q.kind in ("query", "monitor_rules")} | {"test_freshness_test"}
+    replayed = {q.id for q in COURSE.questions  # their visible tests replay too
+                if q.params.get("moments") == "replay" or q.kind == "monitor_rules"}
     assert _total(rows)[0] == _points(without=typed)
     for question in typed:
         status, reason = _status(rows, question)
