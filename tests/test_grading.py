@@ -114,7 +114,7 @@ def test_full_marks_blank_and_partly_right(whole_class):
 
 
 @pytest.mark.slow
-def test_typed_in_answers_pass_their_visible_tests_and_fail_their_hidden_checks(whole_class):
+def test_typed_in_answers_fail_on_other_incidents_visible_or_hidden(whole_class):
     _, _, table, _ = whole_class
     rows = table["hard_coded"]
     # the monitor's rules are the saved rule queries, typed in too
@@ -125,7 +125,9 @@ def test_typed_in_answers_pass_their_visible_tests_and_fail_their_hidden_checks(
     for question in typed:
         status, reason = _status(rows, question)
         assert status == "failed", (question, reason)
-        assert question in replayed or reason.startswith("hidden check: On "), (question, reason)
+        # caught in the notebook by the practice incident, or by a hidden check on a secret one
+        assert question in replayed or "practice incident" in reason or reason.startswith("hidden check: On "), (
+            question, reason)
     assert any("another incident" in _status(rows, q)[1] for q in typed)
 
 
