@@ -573,7 +573,7 @@ def graded(request, warm, attack_env, canary_secrets, grader_home, tmp_path_fact
     outside = Path(f"/tmp/wt06-attacks-outside-{os.getpid()}-{group.name}")
     shutil.rmtree(outside, ignore_errors=True)
     from wt06 import paths
-    from wt06_grading.release import SOURCE
+    from wt06_grading.layout import SOURCE
 
     shutil.copytree(SOURCE, course / "source" / "wt06")
     needs = {a for a in attacks_in(group.name)}
