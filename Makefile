@@ -86,8 +86,12 @@ export-grades: $(STAMP)  ## write grader/grades-<lms>.csv for LMS=canvas or mood
 	@test -n "$(filter canvas moodle,$(LMS))" || { echo "usage: make export-grades LMS=canvas|moodle" >&2; exit 2; }
 	$(BIN)/wt06-grade export-grades --lms $(LMS)
 
-test: $(STAMP)  ## run every test
-	$(BIN)/python -m pytest
+# Two lanes: the fast tests first (a few minutes; a broken import or a wrong table fails
+# here), then the slow ones (warehouses, notebooks, grading, the Dask scale test,
+# PostgreSQL, the browser, the attack suite). Together they are every test.
+test: $(STAMP)  ## run every test (the fast lane, then the slow one)
+	$(BIN)/python -m pytest -m "not slow"
+	$(BIN)/python -m pytest -m slow
 
 # Python (the course package, the grader, tests, bench, the instructor notebooks) with
 # ruff; the dbt project's SQL with sqlfluff (settings in pyproject.toml and dbt_project/.sqlfluff).
