@@ -69,7 +69,8 @@ def clean_message(message: str) -> str:
 class Executed:
     notebook: nbformat.NotebookNode
     answers: dict[AnswerRef, dict] = field(default_factory=dict)  # {"value": ...} or {"problem": ...}
-    notes: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # for the grade table, needing a look
+    remarks: list[str] = field(default_factory=list)  # for the grade table, not needing one
     seconds: float = 0.0
 
 
@@ -238,9 +239,8 @@ class GradingWorker:
                     if len(json.dumps(state, default=str)) <= MAX_ANSWER_CHARS * 2:
                         executed.answers[ref] = state
         self._mark_unfinished(executed, reached, outcome)
-        for index, cell in enumerate(notebook.cells):
-            if any(o.get("ename") == "CellTimeoutError" for o in cell.get("outputs", [])):
-                executed.notes.append(f"cell #{index + 1} ran longer than the time limit and was interrupted")
+        hit, executed.remarks = _what_cells_hit(notebook)
+        executed.notes += hit
         executed.seconds = time.monotonic() - started
         return executed
 
@@ -492,14 +492,45 @@ class GradingWorker:
             rows = scoring.score_notebook(name, released, run.notebook, checked.verdicts)
             result.rows += rows
             result.notes += [Note(name, sentence) for sentence in notes[name]]
+            result.notes += [Note(name, sentence, False) for sentence in run.remarks]
             result.autograded[name] = nbformat.writes(run.notebook).encode()
             try:
-                result.feedback[name] = feedback.render(run.notebook, rows, notes[name], title=name)
+                result.feedback[name] = feedback.render(run.notebook, rows, notes[name] + run.remarks, title=name)
             except Exception as exc:  # noqa: BLE001
                 result.notes.append(Note(name, f"feedback could not be rendered ({type(exc).__name__})"))
         result.timings["score and feedback"] = time.monotonic() - t
         result.seconds = round(time.monotonic() - started, 3)
         return result
+
+
+_REPORTED = {"CellTimeoutError", "NotRun", "CellStopped", "NotebookTimeout", "OutputLimit", "KernelDied"}
+
+
+def _what_cells_hit(notebook: nbformat.NotebookNode) -> tuple[list[str], list[str]]:
+    """Sentences for the grade table: cells stopped by a limit (a look is needed), and answer
+    cells that raised (no look needed: a mistake, not an incident).
+
+    An answer cell that raised (a query jupysql could not parse, a value Python could not
+    build) leaves only "no answer yet" in its test cell; the table says why.
+    """
+    notes, remarks = [], []
+    for index, cell in enumerate(notebook.cells):
+        errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+        names = {str(o.get("ename")) for o in errors}
+        where = f"cell #{index + 1}"
+        if "CellTimeoutError" in names:
+            notes.append(f"{where} ran longer than the time limit and was interrupted")
+        elif "MemoryError" in names:
+            notes.append(f"{where} ran out of memory (MemoryError: a notebook's memory is limited)")
+        elif errors and not names & _REPORTED and cell.metadata.get("nbgrader", {}).get("solution"):
+            first = errors[0]
+            detail = " ".join(f"{first.get('ename')}: {first.get('evalue')}".split())[:160]
+            remarks.append(f"the answer in {where} could not run ({detail})")
+        cut = next((o.get("text", "") for o in cell.get("outputs", []) if o.get("output_type") == "stream"
+                    and "characters of output cut]" in o.get("text", "")), None)
+        if cut:
+            notes.append(f"{where} printed more than a notebook may; its output was cut ({cut.strip(' .[]')})")
+    return notes, remarks
 
 
 def _no_answer(question: Question) -> str:

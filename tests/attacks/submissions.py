@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -431,8 +432,10 @@ def hardlink_to_instructor(ctx):
 @attack("intake", "blank", says=NOT_REGULAR)
 def hardlink_to_classmate(ctx):
     """Threat: the notebook is a hard link to a classmate's submitted notebook.
-    Expected: refused, graded missing."""
-    return {f"{NB01}.ipynb": Hardlink(str(ctx.course / "submitted" / "aa_full" / ASSIGNMENT / f"{NB01}.ipynb"))}
+    Expected: refused, graded missing. Which of two linked files is the original cannot be
+    told from the files, so the classmate's is refused too and both need a look: the link
+    targets the blank classmate, whose score does not change, not the full-marks canary."""
+    return {f"{NB01}.ipynb": Hardlink(str(ctx.course / "submitted" / "aa_blank" / ASSIGNMENT / f"{NB01}.ipynb"))}
 
 
 @attack("intake", "blank")
@@ -680,7 +683,8 @@ def kill_everything(ctx):
 # ===== 6. answers that stop a batch (answer extraction in the grader's process) ===========
 group("stoppers", [NB01], ["blank"])
 group("stoppers05", [NB05], ["blank"])
-UNREADABLE = r"(?i)quot|pars|read|deep|nest|recurs|long|large|size|token|valid|plain value|string|type|could not"
+UNREADABLE = (r"(?i)quot|pars|read|deep|nest|recurs|long|large|size|token|valid|plain value|string|type|could not"
+              r"|died|crash")
 
 
 @attack("stoppers", "blank", says=UNREADABLE, solo=True)
@@ -800,7 +804,10 @@ def incident_oracle(ctx):
     for name in ctx.group.only:
         notebook = ctx.base("hard_coded", name)
         for grade_id, sql in _reference_queries(name).items():
-            answer(notebook, grade_id, oracle_query(sql, known))
+            try:
+                answer(notebook, grade_id, oracle_query(sql, known))
+            except Exception:  # noqa: BLE001 (a reference the oracle cannot run keeps its hard-coded answer)
+                continue
         out[f"{name}.ipynb"] = notebook
     return out
 
@@ -813,8 +820,18 @@ def _reference_queries(name: str) -> dict[str, str]:
     from wt06_grading.markers import split_magic
     from wt06_grading.reference import solution_cells
 
-    return {g: split_magic(source)[1] for g, (owner, source) in solution_cells().items()
-            if owner == name and source.startswith("%%sql")}
+    out: dict[str, str] = {}
+    for grade_id, (owner, source) in solution_cells().items():
+        if owner != name or not source.startswith("%%sql"):
+            continue
+        sql = split_magic(source)[1].strip().rstrip(";")
+        # a query that selects from an earlier saved one gets it as a CTE, as jupysql composes it
+        used = [(n, q) for n, q in out.items() if re.search(rf"\b{n}\b", sql)]
+        if used:
+            ctes = ", ".join(f"{n} as ({q})" for n, q in used)
+            sql = f"with {ctes}, {sql[5:]}" if sql.lower().startswith("with ") else f"with {ctes} {sql}"
+        out[grade_id] = sql
+    return out
 
 
 @dataclass(frozen=True)

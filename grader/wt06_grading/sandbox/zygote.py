@@ -136,6 +136,24 @@ def run(kind: str, spec: dict, deadline: float, max_bytes: int, idle: float | No
              "truncated": truncated, "seconds": round(time.monotonic() - started, 3)}, b"".join(chunks))
 
 
+def _processes() -> int:
+    return sum(1 for entry in os.listdir("/proc") if entry.isdigit())
+
+
+def settle(baseline: int, limit: float = 20.0) -> None:
+    """Wait until a finished job's processes are gone (at most ``limit`` seconds).
+
+    A job's processes die with its PID namespace, but the kernel kills a large tree (a
+    fork bomb) asynchronously, and until they are reaped they still count against the
+    sandbox's process limit: the next student's job would start unable to fork. Inside
+    the sandbox /proc holds only the zygote and its jobs, so the count returns to the
+    zygote's own.
+    """
+    end = time.monotonic() + limit
+    while _processes() > baseline and time.monotonic() < end:
+        time.sleep(0.05)
+
+
 def preload(modules: list[str]) -> float:
     started = time.monotonic()
     for target in set(JOB_KINDS.values()):
@@ -153,9 +171,11 @@ def main() -> int:
     hello = frames.read_json(channel_in)
     seconds = preload(hello.get("preload", []))
     problem = None
+    baseline = None  # the processes of the sandbox without a job (jailed jobs only)
     if hello.get("jail", True):
         os.makedirs(jail.JOB_ROOT, exist_ok=True)
         problem = jail.probe()
+        baseline = _processes()
     frames.write_json(channel_out, {"op": "ready", "preload_seconds": round(seconds, 3), "jail": problem,
                                     "pid": os.getpid()})
     while True:
@@ -167,6 +187,8 @@ def main() -> int:
             return 0
         outcome, output = run(request["kind"], request["spec"], float(request.get("deadline", 600)),
                               int(request.get("max_bytes", 64 << 20)), request.get("idle"))
+        if baseline is not None and request["spec"].get("jail") is not None:
+            settle(baseline)
         frames.write_json(channel_out, {"op": "done", **outcome})
         frames.write_frame(channel_out, output)
 
