@@ -508,7 +508,7 @@ _REPORTED = {"CellTimeoutError", "NotRun", "CellStopped", "NotebookTimeout", "Ou
 
 def _what_cells_hit(notebook: nbformat.NotebookNode) -> tuple[list[str], list[str]]:
     """Sentences for the grade table: cells stopped by a limit (a look is needed), and answer
-    cells that raised (no look needed: a mistake, not an incident).
+    cells that raised or output that was cut (no look needed: the notebook says so too).
 
     An answer cell that raised (a query jupysql could not parse, a value Python could not
     build) leaves only "no answer yet" in its test cell; the table says why.
@@ -529,7 +529,7 @@ def _what_cells_hit(notebook: nbformat.NotebookNode) -> tuple[list[str], list[st
         cut = next((o.get("text", "") for o in cell.get("outputs", []) if o.get("output_type") == "stream"
                     and "characters of output cut]" in o.get("text", "")), None)
         if cut:
-            notes.append(f"{where} printed more than a notebook may; its output was cut ({cut.strip(' .[]')})")
+            remarks.append(f"{where} printed more than a notebook may; its output was cut ({cut.strip(' .[]')})")
     return notes, remarks
 
 
