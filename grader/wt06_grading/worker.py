@@ -503,6 +503,7 @@ class GradingWorker:
         return result
 
 
+_CUT = re.compile(r"\[([\d,]+) characters of output cut\]")
 _REPORTED = {"CellTimeoutError", "NotRun", "CellStopped", "NotebookTimeout", "OutputLimit", "KernelDied"}
 
 
@@ -526,10 +527,10 @@ def _what_cells_hit(notebook: nbformat.NotebookNode) -> tuple[list[str], list[st
             first = errors[0]
             detail = " ".join(f"{first.get('ename')}: {first.get('evalue')}".split())[:160]
             remarks.append(f"the answer in {where} could not run ({detail})")
-        cut = next((o.get("text", "") for o in cell.get("outputs", []) if o.get("output_type") == "stream"
-                    and "characters of output cut]" in o.get("text", "")), None)
+        cut = next((m.group(1) for o in cell.get("outputs", []) if o.get("output_type") == "stream"
+                    for m in [_CUT.search(str(o.get("text", "")))] if m), None)
         if cut:
-            remarks.append(f"{where} printed more than a notebook may; its output was cut ({cut.strip(' .[]')})")
+            remarks.append(f"{where} printed more than a notebook may; its output was cut ({cut} characters)")
     return notes, remarks
 
 
