@@ -77,3 +77,22 @@ def test_verdict_messages_name_no_grader_path():
     message = clean_message("Permission Error: cannot open /wt06/incidents/abc123/warehouse.duckdb and "
                             "/tmp/wt06-job/dbt_project/x.sql")
     assert "/wt06/" not in message and "wt06-job" not in message
+
+
+def test_the_table_says_which_cell_hit_a_limit_or_could_not_run():
+    from wt06_grading.worker import _what_cells_hit
+
+    printed = nbformat.v4.new_code_cell("print('x' * 10**9)")
+    printed.outputs = [nbformat.v4.new_output("stream", name="stdout", text="x\n... [12,345 characters of output cut]\n")]
+    answer = nbformat.v4.new_code_cell('%%sql --save "dashboard_gap')
+    answer.metadata["nbgrader"] = {"solution": True, "grade_id": "dashboard_gap"}
+    answer.outputs = [nbformat.v4.new_output("error", ename="ValueError", evalue="No closing quotation", traceback=[])]
+    hungry = nbformat.v4.new_code_cell("x = bytearray(6 << 30)")
+    hungry.outputs = [nbformat.v4.new_output("error", ename="MemoryError", evalue="", traceback=[])]
+    mistake = nbformat.v4.new_code_cell("1/0")  # not an answer cell: a student's own business
+    mistake.outputs = [nbformat.v4.new_output("error", ename="ZeroDivisionError", evalue="", traceback=[])]
+    notebook = nbformat.v4.new_notebook(cells=[printed, answer, hungry, mistake])
+    look, remarks = _what_cells_hit(notebook)
+    assert look == ["cell #3 ran out of memory (MemoryError: a notebook's memory is limited)"]
+    assert remarks == ["cell #1 printed more than a notebook may; its output was cut (12,345 characters)",
+                       "the answer in cell #2 could not run (ValueError: No closing quotation)"]
