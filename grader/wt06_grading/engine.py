@@ -296,25 +296,12 @@ def _client(jobs: int, cluster: str | None, max_attempts: int, scratch: Path, en
         return
     settings = {"distributed.scheduler.allowed-failures": max(0, max_attempts - 1),
                 "distributed.scheduler.worker-saturation": 1.0}
-    try:
-        with dask.config.set(settings), \
-                LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, host="127.0.0.1",
-                             dashboard_address="127.0.0.1:0",  # its HTTP server (health), on loopback
-                             local_directory=str(scratch), silence_logs=logging.CRITICAL,
-                             env=env) as local, Client(local) as client:
-            yield client
-    finally:
-        _stop_resource_tracker()
-
-
-def _stop_resource_tracker() -> None:
-    """Stop multiprocessing's resource tracker, which starting the LocalCluster's worker
-    processes started in this process: it would otherwise outlive the batch for as long as
-    the caller lives (a process left running by grading). The next cluster starts another."""
-    from multiprocessing import resource_tracker
-
-    with contextlib.suppress(Exception):
-        resource_tracker._resource_tracker._stop()  # private, stable since Python 3.8
+    with dask.config.set(settings), \
+            LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, host="127.0.0.1",
+                         dashboard_address="127.0.0.1:0",  # its HTTP server (health), on loopback
+                         local_directory=str(scratch), silence_logs=logging.CRITICAL,
+                         env=env) as local, Client(local) as client:
+        yield client
 
 
 @dataclass

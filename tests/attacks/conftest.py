@@ -203,9 +203,13 @@ for entry in os.listdir("/proc"):
     if not entry.isdigit() or int(entry) in (1, os.getpid()):
         continue
     try:
-        state = open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()[0]
+        state, parent = open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()[:2]
         command = open(f"/proc/{entry}/cmdline", "rb").read().replace(b"\0", b" ").decode(errors="replace")
-    except (OSError, IndexError):
+    except (OSError, IndexError, ValueError):
+        continue
+    # this process's own multiprocessing resource tracker (started with the Dask cluster)
+    # lives as long as this process and ends with it: not something grading left behind
+    if int(parent) == os.getpid() and "multiprocessing.resource_tracker" in command:
         continue
     if state != "Z":
         leftovers.append([int(entry), command[:600]])
