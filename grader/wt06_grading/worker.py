@@ -60,6 +60,18 @@ def question_from(raw: dict) -> Question:
     return Question(**{**raw, "answer": AnswerRef(**raw["answer"]), "incidents": tuple(raw["incidents"])})
 
 
+def job_events(output: bytes):
+    """The JSON events a sandboxed job wrote, one per line (anything else it printed is skipped:
+    the output is untrusted data, never code)."""
+    for line in output.decode(errors="replace").splitlines():
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(event, dict):
+            yield event
+
+
 def clean_message(message: str) -> str:
     """A verdict message without any path of the grader's or the sandbox's."""
     return _SANDBOX_PATHS.sub("<grading copy>", message)
@@ -212,13 +224,7 @@ class GradingWorker:
                 shutil.rmtree(root, ignore_errors=True)
         executed = Executed(notebook)
         reached = -1
-        for line in output.decode(errors="replace").splitlines():
-            try:
-                event = json.loads(line)
-            except ValueError:
-                continue
-            if not isinstance(event, dict):
-                continue
+        for event in job_events(output):
             kind = event.get("event")
             if kind == "cell" and isinstance(event.get("index"), int) and 0 <= event["index"] < len(notebook.cells):
                 cell = notebook.cells[event["index"]]
@@ -318,12 +324,8 @@ class GradingWorker:
         except bwrap.SandboxLost:
             output = b""
         found: dict[tuple[int, AnswerRef], dict] = {}
-        for line in output.decode(errors="replace").splitlines():
-            try:
-                event = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(event, dict) and event.get("event") == "answer" and isinstance(event.get("run"), int):
+        for event in job_events(output):
+            if event.get("event") == "answer" and isinstance(event.get("run"), int):
                 state = {k: event[k] for k in ("value", "problem") if k in event}
                 if len(json.dumps(state, default=str)) <= MAX_ANSWER_CHARS * 2:
                     found[(event["run"], AnswerRef(str(event.get("type")), str(event.get("name"))))] = state
@@ -392,12 +394,8 @@ class GradingWorker:
                 outcome, output = self.zygote.run("warmup", spec, deadline=300)
             except bwrap.SandboxLost:
                 return self._seeds  # no seeds: dbt parses in full, as it would anyway
-            for line in output.decode(errors="replace").splitlines():
-                try:
-                    event = json.loads(line)
-                except ValueError:
-                    continue
-                if isinstance(event, dict) and event.get("event") == "seed" and isinstance(event.get("data"), str):
+            for event in job_events(output):
+                if event.get("event") == "seed" and isinstance(event.get("data"), str):
                     self._seeds[str(event.get("slot"))] = event["data"]
         return self._seeds
 
@@ -421,12 +419,8 @@ class GradingWorker:
                 outcome, output = self.zygote.run("checker", spec, deadline=CHECKER_SECONDS)
             except bwrap.SandboxLost:
                 outcome, output = {"timed_out": True}, b""
-            for line in output.decode(errors="replace").splitlines():
-                try:
-                    event = json.loads(line)
-                except ValueError:
-                    continue
-                if isinstance(event, dict) and event.get("event") == "result" and event.get("question") in keys:
+            for event in job_events(output):
+                if event.get("event") == "result" and event.get("question") in keys:
                     self._results_cache[keys[event["question"]]] = event.get("result") or {}
                     self.task_seconds[event["question"]] = event.get("seconds")
             if outcome.get("timed_out"):
