@@ -52,7 +52,7 @@ def effective_config(project: Path, work: Path) -> dict[str, dict]:
     the same project again (for another incident) reuses dbt's partial-parse state.
     """
     folder = Path(work) / "dbt-parse"
-    manifest = dbt_runner.parse_project(Path(project), folder / "unused.duckdb", folder)
+    manifest = dbt_runner.parse_project(Path(project), folder / "warehouse.duckdb", folder)
     tables = {}
     for source in sorted(manifest.sources.values(), key=lambda s: s.name):
         freshness = source.freshness

@@ -70,7 +70,7 @@ def _selection(project: Path, work: Path, models_run: str) -> set[str]:
         if models_run != FULL_RUN:
             command += f' --select "{models_run}"'
         folder = Path(work) / "dbt-ls"
-        listed = dbt_runner.invoke(command, warehouse=folder / "unused.duckdb", project=project,
+        listed = dbt_runner.invoke(command, warehouse=folder / "warehouse.duckdb", project=project,
                                    work=folder, record=False)
         _SELECTIONS[key] = set(listed.listed)
     return _SELECTIONS[key]

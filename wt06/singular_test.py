@@ -52,8 +52,10 @@ def run_states(warehouse: Path, project: Path, work: Path, *, test: str = FRESHN
     states: list[dict] = []
 
     def dbt(command: str, at: datetime) -> dbt_runner.DbtResult:
+        # --vars at run time: the test's SQL is rendered with the other SLA, and the
+        # project is not parsed again for it (see dbt_runner, "One parse per project contents")
         return dbt_runner.invoke(command, as_of=at, warehouse=copy, project=project_copy,
-                                 work=work / "states", record=False)
+                                 work=work / "states", record=False, vars_at_runtime=True)
 
     def expect(label: str, at: datetime, expected: str, sla_hours: float | None = None) -> None:
         command = f"dbt test --select {test}"

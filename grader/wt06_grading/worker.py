@@ -121,8 +121,7 @@ class GradingWorker:
         self.limits = limits or bwrap.Limits()
         self.zygote = bwrap.Zygote(bwrap.SandboxSpec(
             course=self.course_dir, incidents=self.incident_dir, enabled=self.sandbox, limits=self.limits,
-            preload=PRELOAD))
-        self._seeds: dict[str, str] | None = None  # dbt parses for the checker's slots (sandbox/warmup.py)
+            preload=PRELOAD, parse=(f"{self._paths()[0]}/dbt_project",)))
         self._results_cache: dict[str, dict] = {}
         self.task_seconds: dict[str, float] = {}  # question id -> seconds its last checker task took
         self._jobs = 0
@@ -382,23 +381,6 @@ class GradingWorker:
         checked.seconds = time.monotonic() - started
         return checked
 
-    def seeds(self) -> dict[str, str]:
-        """The dbt parses of the pristine project for the checker's slots, made once per worker."""
-        if self._seeds is None:
-            spec = self._job_spec({})
-            root = spec.pop("root")
-            spec["env"] = self._env(root)
-            spec["project"] = f"{self._paths()[0]}/dbt_project"
-            self._seeds = {}
-            try:
-                outcome, output = self.zygote.run("warmup", spec, deadline=300)
-            except bwrap.SandboxLost:
-                return self._seeds  # no seeds: dbt parses in full, as it would anyway
-            for event in job_events(output):
-                if event.get("event") == "seed" and isinstance(event.get("data"), str):
-                    self._seeds[str(event.get("slot"))] = event["data"]
-        return self._seeds
-
     def _run_tasks(self, tasks: list[dict]) -> dict:
         """Results of ``tasks`` (question id -> raw result), identical tasks run once per worker."""
         if not tasks:
@@ -413,7 +395,6 @@ class GradingWorker:
             root = spec.pop("root")
             spec["env"] = self._env(root)
             spec["tasks"] = [{k: v for k, v in t.items() if k != "_incidents"} for t in todo]
-            spec["seeds"] = self.seeds()
             spec["incidents"] = [vars(i) for i in incident_list.values()]
             try:
                 outcome, output = self.zygote.run("checker", spec, deadline=CHECKER_SECONDS)

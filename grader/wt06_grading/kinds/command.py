@@ -66,7 +66,7 @@ class Command(Kind):
 
         out = {}
         for incident in incidents:
-            space = Workspace(workspace, incident, slot="a")
+            space = Workspace(workspace, incident)
             try:
                 guard = check_production_job(" ".join(shlex.quote(w) for w in task["words"]),
                                              warehouse=space.warehouse, project=space.project,

@@ -37,7 +37,7 @@ class MonitorRules(Kind):
 
         out = {}
         for incident in incidents:
-            space = Workspace(workspace, incident, slot="a")
+            space = Workspace(workspace, incident)
             try:
                 metrics = evaluate(task["rules"], [{"name": incident.id, "warehouse": str(space.warehouse),
                                                     "truth": incident.facts["truth"]}],

@@ -79,19 +79,13 @@ def _lock_down_profile(path: Path) -> None:
 class Workspace:
     """Fresh copies of an incident's warehouse and the pristine project, in a folder of their own.
 
-    With a ``slot`` (sandbox/warmup.py) the folder is the slot's fixed folder, and dbt
-    starts from the parse the zygote made for it (or the slot's previous one): only
-    files that differ from the pristine project are parsed. Slots are used one task at
-    a time.
+    dbt parses a project once per contents in a process (wt06.dbt_runner): the zygote
+    parsed the pristine project before forking this job, so an unchanged project is not
+    parsed at all and a student's new or changed file is parsed alone.
     """
 
-    def __init__(self, root: Path, incident, files: dict[str, str] | None = None, slot: str | None = None) -> None:
-        self.slot = slot
-        if slot is None:
-            self.folder = Path(tempfile.mkdtemp(dir=root))
-        else:
-            self.folder = Path(root) / f"slot-{slot}"  # sandbox/warmup.py parsed for these paths
-            self._clear()
+    def __init__(self, root: Path, incident, files: dict[str, str] | None = None) -> None:
+        self.folder = Path(tempfile.mkdtemp(dir=root))
         self.warehouse = self.folder / "warehouse.duckdb"
         shutil.copy(incident.warehouse, self.warehouse)
         self.project = self.folder / "dbt_project"
@@ -104,26 +98,6 @@ class Workspace:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text)
         self.now = incident.now
-        if slot is not None and not (self.target / "partial_parse.msgpack").exists():
-            from ..sandbox.warmup import seed
-
-            seed(slot, self.target)
-
-    @property
-    def target(self) -> Path:
-        """dbt's target folder for this workspace (where wt06.dbt_runner puts it)."""
-        return self.folder / "dbt" / "target"
-
-    def _clear(self) -> None:
-        """Empty the slot, keeping dbt's parse of the previous task (dbt re-parses what changed)."""
-        self.folder.mkdir(parents=True, exist_ok=True)
-        keep = self.target / "partial_parse.msgpack"
-        kept = keep.read_bytes() if keep.is_file() else None
-        shutil.rmtree(self.folder)
-        self.folder.mkdir()
-        if kept is not None:
-            self.target.mkdir(parents=True)
-            keep.write_bytes(kept)
 
     def dbt(self, command, *, as_of: str | None = None) -> dict:
         """Run dbt in-process on this workspace; what it did, as plain data."""
@@ -140,9 +114,6 @@ class Workspace:
 
         try:
             result = run()
-            if not result.success and "partial pars" in f"{result.error} {result.log}".lower():
-                (self.target / "partial_parse.msgpack").unlink(missing_ok=True)  # parse it all, once
-                result = run()
         except CourseError as exc:
             return {"success": False, "error": str(exc), "nodes": [], "models_run": [], "listed": []}
         return {"success": result.success, "error": result.error, "nodes": [list(n) for n in result.nodes],
@@ -159,7 +130,4 @@ class Workspace:
             con.close()
 
     def remove(self) -> None:
-        if self.slot is None:
-            shutil.rmtree(self.folder, ignore_errors=True)
-        else:
-            self._clear()
+        shutil.rmtree(self.folder, ignore_errors=True)

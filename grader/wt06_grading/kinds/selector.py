@@ -28,7 +28,7 @@ class Selector(Kind):
     def run(self, task: dict, incidents: list[Incident], workspace: Path) -> dict:
         out = {}
         for incident in incidents:
-            space = Workspace(workspace, incident, slot="a")
+            space = Workspace(workspace, incident)
             try:
                 out[incident.id] = space.dbt(["dbt", "ls", "--resource-type", "model", "--output", "name",
                                               "--select", task["selector"]])

@@ -31,7 +31,7 @@ class SingularTest(Kind):
 
         out = {}
         for incident in incidents:
-            space = Workspace(workspace, incident, task["files"], slot="a")
+            space = Workspace(workspace, incident, task["files"])
             try:
                 outcome = run_states(space.warehouse, space.project, space.folder / "states-work", test=task["test"])
                 out[incident.id] = {"story": incident.story, "passed": outcome["passed"],

@@ -32,7 +32,7 @@ class SourceFreshness(Kind):
 
         out = {}
         for incident in incidents:
-            space = Workspace(workspace, incident, task["files"], slot="a")
+            space = Workspace(workspace, incident, task["files"])
             try:
                 verdict = freshness.check(space.warehouse, space.project, space.folder, incident.facts["truth"],
                                           detect_within_days=task["days"])["verdict"]

@@ -158,6 +158,7 @@ class SandboxSpec:
     enabled: bool = True  # False: --no-sandbox (the zygote runs unconfined, jobs unjailed)
     limits: Limits = field(default_factory=Limits)
     preload: tuple[str, ...] = ()
+    parse: tuple[str, ...] = ()  # dbt projects the zygote parses before its first fork (as it sees them)
 
 
 def bwrap_command(spec: SandboxSpec, bwrap: str) -> list[str]:
@@ -210,6 +211,7 @@ class Zygote:
         self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                         stderr=subprocess.PIPE, env=env or None, close_fds=True)
         frames.write_json(self.process.stdin.fileno(), {"preload": list(self.spec.preload),
+                                                        "parse": list(self.spec.parse),
                                                         "jail": self.spec.enabled})
         try:
             self.ready = self._read(timeout, limit=1 << 20)

@@ -19,9 +19,6 @@ from pathlib import Path
 def run_job(spec: dict, emit) -> None:
     from ..kinds import KINDS
     from ..kinds.base import Incident
-    from .warmup import load
-
-    load(spec.get("seeds", {}))
     incidents = [Incident(**raw) for raw in spec["incidents"]]
     workspace = Path.cwd()
     for task in spec["tasks"]:

@@ -28,7 +28,6 @@ JOB_KINDS = {
     "notebook": "wt06_grading.sandbox.runner:run_job",
     "checker": "wt06_grading.sandbox.checker:run_job",
     "probe": "wt06_grading.sandbox.zygote:probe_job",
-    "warmup": "wt06_grading.sandbox.warmup:run_job",
 }
 _KILL_GRACE = 2.0
 
@@ -63,6 +62,7 @@ def _child(kind: str, spec: dict, write: int) -> None:
             os.dup2(null, fd)
         os.closerange(3, write)
         os.closerange(write + 1, 1 << 16)
+        _forget_inherited_tracker()  # its pipe was among the descriptors just closed
         limits = spec.get("jail")
         if limits is None:  # --no-sandbox: an unconfined child in a folder of its own
             os.environ.clear()
@@ -163,6 +163,66 @@ def preload(modules: list[str]) -> float:
     return time.monotonic() - started
 
 
+def _stop_resource_tracker() -> None:
+    """End the multiprocessing resource tracker a dbt parse starts (dbt's adapter makes a lock).
+
+    A forked job would inherit the tracker's pipe descriptor number, closed in the job:
+    multiprocessing would then write its probes into whatever file reuses that number.
+    The parse's adapter goes first, so its lock is unregistered before the tracker stops.
+    """
+    import gc
+    from multiprocessing import resource_tracker
+
+    try:
+        from dbt.adapters.factory import reset_adapters
+
+        reset_adapters()
+    except ImportError:
+        pass
+    gc.collect()
+    resource_tracker._resource_tracker._stop()
+
+
+def _forget_inherited_tracker() -> None:
+    """In a job: the zygote's resource tracker (if any) is not this process's to write to."""
+    from multiprocessing import resource_tracker
+
+    tracker = resource_tracker._resource_tracker
+    tracker._fd, tracker._pid = None, None
+
+
+def preparse(projects: list[str]) -> float:
+    """Parse each dbt project once here, so every job forked later starts with its parse.
+
+    ``wt06.dbt_runner`` keeps parsed manifests by project contents (not folder), and a
+    forked job inherits them: a notebook's or checker's copy of the pristine project is
+    never parsed again. Parsing reads files and opens no database (DuckDB's threads would
+    not survive a fork); a project that does not parse is left to the jobs.
+    """
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    started = time.monotonic()
+    if not projects:
+        return 0.0
+    from wt06 import dbt_runner
+
+    scratch = Path(tempfile.mkdtemp(prefix="wt06-parse-"))
+    try:
+        for project in projects:
+            try:  # the warehouse is named as every job names its copy: the database name is the file's
+                dbt_runner.parse_project(Path(project), scratch / "warehouse.duckdb", scratch)
+            except Exception:  # noqa: BLE001 (the jobs parse it themselves, and say why it fails)
+                pass
+    finally:
+        dbt_runner.release()
+        dbt_runner.close_logs()  # no file of the zygote's may stay open into its jobs
+        _stop_resource_tracker()
+        shutil.rmtree(scratch, ignore_errors=True)
+    return time.monotonic() - started
+
+
 def main() -> int:
     channel_in, channel_out = os.dup(0), os.dup(1)
     null = os.open(os.devnull, os.O_RDWR)
@@ -170,6 +230,7 @@ def main() -> int:
     os.dup2(null, 1)  # a stray print in an import must not corrupt the frame channel
     hello = frames.read_json(channel_in)
     seconds = preload(hello.get("preload", []))
+    seconds += preparse(hello.get("parse", []))
     problem = None
     baseline = None  # the processes of the sandbox without a job (jailed jobs only)
     if hello.get("jail", True):
