@@ -280,6 +280,7 @@ def invoke(
         parse_flags = _parse_flags(args, skip=("--vars",) if vars_at_runtime else ())
         manifest = parsed_manifest(project, profiles, work, parse_flags)
     buffer = io.StringIO()
+    INVOCATIONS["count"] += 1
     with warnings.catch_warnings(), contextlib.redirect_stdout(buffer), \
             contextlib.redirect_stderr(buffer):
         warnings.simplefilter("ignore")
@@ -394,6 +395,7 @@ def _profile_key(profiles: Path) -> str:
 
 _MANIFESTS: dict[tuple, object] = {}  # parse key -> dbt Manifest, oldest first
 PARSES = {"count": 0}  # full or partial parses this process made (make bench reports them)
+INVOCATIONS = {"count": 0}  # dbt commands this process ran (make bench reports them)
 
 
 def parsed_manifest(project: Path, profiles: Path, work: Path, parse_flags: Sequence[str] = ()):

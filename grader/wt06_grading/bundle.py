@@ -22,7 +22,7 @@ from wt06 import paths
 
 from . import incidents, layout, questions, reference
 from .contract import CourseBundle, SandboxSpec
-from .release import generate
+from .release import generate_cached
 
 ENV_INCIDENT_CACHE = "WT06_GRADING_INCIDENTS"  # a machine's shared cache of built incidents
 
@@ -79,7 +79,7 @@ def course_bundle(course: Path = layout.GRADER, *, only: list[str] | None = None
     source = Path(source or course / "source" / layout.ASSIGNMENT)
     data_dir = Path(data_dir or paths.data_dir())
     project = Path(project or paths.project_dir())
-    released = generate(course, db_url=db_url)
+    released = generate_cached(course, layout.cache_dir(course), db_url=db_url)
     release = {p.stem: nbformat.read(p, as_version=4) for p in sorted(released.glob("*.ipynb"))}
     unknown = sorted(set(only or []) - set(release))
     if unknown:
@@ -103,7 +103,7 @@ def course_bundle(course: Path = layout.GRADER, *, only: list[str] | None = None
         folder = Path(tempfile.mkdtemp(prefix="wt06-reference-"))
         return GradingWorker(CourseBundle(files, settings), folder, sandbox_spec(sandbox), incident_cache=shared_cache)
 
-    settings["reference"] = reference.load_or_compute(CourseBundle(files, settings), sandbox, worker, course, source)
+    settings["reference"] = reference.load_or_compute(CourseBundle(files, settings), worker, course, source)
     return CourseBundle(files, settings)
 
 

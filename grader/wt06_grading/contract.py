@@ -23,6 +23,7 @@ class SubmissionJob:
     files: dict[str, bytes]  # file name -> bytes (regular files of the folder, no timestamp.txt)
     timestamp: str | None = None  # timestamp.txt, if any
     problems: list[str] = field(default_factory=list)  # what intake refused to read (links, devices...)
+    reuse: bool = True  # False (make grade FORCE=1): compute everything again, kept work included
 
     def content_hash(self) -> str:
         """A digest of what was submitted: names, bytes, timestamp and refusals (not the student id)."""

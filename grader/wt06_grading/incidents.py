@@ -19,7 +19,7 @@ import os
 import secrets
 import shutil
 import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import layout
@@ -27,7 +27,6 @@ from . import layout
 ENV_SECRET = "WT06_COURSE_SECRET"
 CANONICAL = "canonical"
 PUBLIC = "public"  # the practice incident and drills: built for the notebooks, never graded on
-REBUILT = "rebuilt.duckdb"  # beside warehouse.duckdb: the incident right after a full dbt run
 # Grading variants per story: how many incidents of each kind a course grades on.
 VARIANTS = {"skipped_marts": 3, "loader_outage": 1}
 
@@ -135,26 +134,12 @@ def _moments(warehouse: Path, now) -> list[str]:
     return [str(m) for m in [first, *finishes, now]]
 
 
-def _rebuild(folder: Path, project: Path, now) -> None:
-    """``rebuilt.duckdb``: the incident after a full ``dbt run`` at its now (the fixed state)."""
-    from wt06 import dbt_runner
-
-    shutil.copy(folder / "warehouse.duckdb", folder / REBUILT)
-    try:
-        result = dbt_runner.invoke("dbt run", as_of=now, warehouse=folder / REBUILT, project=project,
-                                   work=folder / "build", record=False, quiet=True, origin="grader")
-    finally:
-        dbt_runner.release()
-    if not result.success:
-        raise RuntimeError(f"the incident could not be rebuilt with dbt run: {result.summary()}")
-
-
 def build(spec: IncidentSpec, cache: Path, *, course: Path, project: Path) -> Built:
     """The built incident for ``spec`` under ``cache`` (built now if not cached).
 
-    The folder holds ``warehouse.duckdb``, ``rebuilt.duckdb`` (after a full ``dbt run``),
-    ``data/`` (the inputs, with scenario.json: a notebook can run on the incident) and
-    ``incident.json`` (its now, replay moments and what really happened).
+    The folder holds ``warehouse.duckdb``, ``data/`` (the inputs, with scenario.json)
+    and ``incident.json`` (its now, replay moments and what really happened). Jobs see
+    only the warehouse (worker.py makes each graded incident a view of it alone).
     """
     from wt06.build import build_warehouse
     from wt06.scenario import Scenario, ScenarioParams, load_scenario
@@ -178,7 +163,6 @@ def build(spec: IncidentSpec, cache: Path, *, course: Path, project: Path) -> Bu
                 scenario.write(source)
             build_warehouse(tmp / "warehouse.duckdb", data_dir=source, project=project, work=tmp / "build")
             now = scenario.story_now
-            _rebuild(tmp, project, now)
             shutil.rmtree(tmp / "build", ignore_errors=True)
             meta = {"story": spec.story, "now": str(now), "moments": _moments(tmp / "warehouse.duckdb", now),
                     "facts": {"freeze_day": scenario.params.freeze_day, "truth": scenario.truth()}}
@@ -192,7 +176,3 @@ def build(spec: IncidentSpec, cache: Path, *, course: Path, project: Path) -> Bu
     meta = json.loads(info.read_text())
     return Built(IncidentSpec(spec.id, spec.story, spec.params, digest, spec.data, spec.name), folder,
                  meta["now"], meta["moments"], meta.get("facts", {}))
-
-
-def as_dict(spec: IncidentSpec) -> dict:
-    return asdict(spec)

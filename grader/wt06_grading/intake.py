@@ -2,9 +2,11 @@
 
 ``read_submission`` (driver) turns ``submitted/<student>/<assignment>/`` into bytes.
 Only regular files directly in that folder are read, opened without following links:
-a symlink (to the instructor's sources, to /etc/passwd), a hard link to some other file,
-a device, a FIFO or a subfolder is refused with a sentence, and the notebook it stood
-for is graded as missing. ``take_in`` (worker) parses the notebooks, each problem
+a symlink (to the instructor's sources, to /etc/passwd), a hard link to a file outside
+the submissions, a device, a FIFO or a subfolder is refused with a sentence, and the
+notebook it stood for is graded as missing. A notebook that is the same file as a
+classmate's (a hard link between two submissions: which one is the original cannot be
+told) is graded for both and flagged for a look, never zeroed. ``take_in`` (worker) parses the notebooks, each problem
 becoming a sentence with a fixed outcome:
 
 * a notebook that is not valid JSON, or not submitted: graded as missing (0 points);
@@ -24,6 +26,7 @@ from pathlib import Path
 import nbformat
 
 from .contract import Note, SubmissionJob
+from .layout import ASSIGNMENT
 
 MAX_FILE_BYTES = 200_000_000
 LARGE_BYTES = 5_000_000
@@ -31,8 +34,13 @@ ACCEPTED = (".ipynb",)
 TIMESTAMP = "timestamp.txt"
 
 
-def _read_regular(folder_fd: int, name: str) -> bytes | str:
-    """The bytes of ``name`` if it is a regular file with one link, else why not."""
+def _read_regular(folder_fd: int, name: str, submissions: Path | None = None,
+                  own: Path | None = None) -> bytes | str | tuple[bytes, str]:
+    """The bytes of ``name`` if it is a regular file with one link, else why not.
+
+    A file with other links is read only if every one of them is in ``submissions``
+    (the class's folder): then (bytes, the sentence naming the other submissions).
+    """
     try:
         fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=folder_fd)
     except OSError as exc:
@@ -43,8 +51,14 @@ def _read_regular(folder_fd: int, name: str) -> bytes | str:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             return f"{name} is not a regular file (a device, a FIFO or a folder); it was not read"
+        shared = ""
         if info.st_nlink != 1:
-            return f"{name} is a hard link to another file; it was not read"
+            others = _links_among(submissions, info) if submissions is not None else None
+            if others is None or len(others) != info.st_nlink:
+                return f"{name} is a hard link to a file outside the submissions; it was not read"
+            shared = (f"{name} is the same file (a hard link) as "
+                      f"{', '.join(str(o) for o in others if o != own)}: graded for every submission "
+                      "that holds it; look at who copied whom")
         if info.st_size > MAX_FILE_BYTES:
             return f"{name} is {info.st_size / 1e6:.0f} MB, more than a notebook can be; it was not read"
         chunks, size = [], 0
@@ -53,9 +67,25 @@ def _read_regular(folder_fd: int, name: str) -> bytes | str:
             size += len(chunk)
             if size > MAX_FILE_BYTES:
                 return f"{name} is larger than a notebook can be; it was not read"
-        return b"".join(chunks)
+        return (b"".join(chunks), shared) if shared else b"".join(chunks)
     finally:
         os.close(fd)
+
+
+def _links_among(submissions: Path, info: os.stat_result) -> list[Path] | None:
+    """Every submitted file (``<student>/<assignment>/<name>``) that is the file ``info`` describes."""
+    found = []
+    try:
+        for path in Path(submissions).glob(f"*/{ASSIGNMENT}/*"):
+            try:
+                other = path.lstat()
+            except OSError:
+                continue
+            if other.st_ino == info.st_ino and other.st_dev == info.st_dev:
+                found.append(path.relative_to(submissions))
+    except OSError:
+        return None
+    return found
 
 
 def read_submission(folder: Path, student: str) -> SubmissionJob:
@@ -73,7 +103,12 @@ def read_submission(folder: Path, student: str) -> SubmissionJob:
             if not (entry.endswith(ACCEPTED) or entry == TIMESTAMP):
                 job.problems.append(f"{entry} is not part of the assignment and was ignored")
                 continue
-            content = _read_regular(folder_fd, entry)
+            submissions = Path(folder).parent.parent
+            own = Path(folder).relative_to(submissions) / entry
+            content = _read_regular(folder_fd, entry, submissions, own)
+            if isinstance(content, tuple):
+                content, shared = content
+                job.problems.append(shared)
             if isinstance(content, str):
                 job.problems.append(content)
             elif entry == TIMESTAMP:

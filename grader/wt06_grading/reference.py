@@ -79,10 +79,14 @@ def project_files(source: Path = layout.SOURCE) -> dict[str, str]:
     return files
 
 
-def cache_key(bundle, sandbox: bool, source: Path) -> str:
-    """Everything that shapes reference results: the course, the solutions, the grader's code."""
+def cache_key(bundle, source: Path) -> str:
+    """Everything that shapes reference results: the course, the solutions, the grader's code.
+
+    Not the sandbox: the model answers are the instructor's trusted code and give the same
+    results in it or out of it, so one computation serves batches graded either way.
+    """
     shaping = {k: v for k, v in bundle.settings.items() if k not in ("reference", "only", "cells", "cell_timeout")}
-    digest = hashlib.sha256(json.dumps([shaping, sandbox], sort_keys=True, default=str).encode())
+    digest = hashlib.sha256(json.dumps(shaping, sort_keys=True, default=str).encode())
     for name in sorted(bundle.files):
         digest.update(name.encode() + b"\0" + bundle.files[name])
     for path in sorted(Path(source).glob("*.ipynb")):
@@ -96,7 +100,11 @@ def cache_key(bundle, sandbox: bool, source: Path) -> str:
 
 
 def compute(worker, source: Path = layout.SOURCE) -> dict:
-    """question id -> {"answer": the model answer's value, "result": its checker result}."""
+    """question id -> {"answer": the model answer's value, "result": its result on each incident}.
+
+    The result is what ``Kind.compare`` takes: incident id -> the checker's raw result
+    there (or, for an answer that is not run, the value the notebook gave there).
+    """
     answers, values = {}, {}
     # The instructor's notebooks are trusted and must not lose a reference to a loaded machine.
     worker.cell_timeout = max(worker.cell_timeout, REFERENCE_CELL_SECONDS)
@@ -107,50 +115,55 @@ def compute(worker, source: Path = layout.SOURCE) -> dict:
         errors = [f"cell {i + 1}: {o.get('ename')}: {str(o.get('evalue'))[:200]}"
                   for i, c in enumerate(executed.notebook.cells) if c.cell_type == "code"
                   for o in c.get("outputs", []) if o.get("output_type") == "error"]
-        if errors:
+        if executed.lost or errors:
             raise RuntimeError(f"the instructor notebook {name} does not run cleanly in the grading sandbox: "
-                               + "; ".join(errors[:3]))
+                               + ("; ".join(errors[:3]) or "it stopped the sandbox"))
         answers.update({(name, ref): state for ref, state in executed.answers.items()})
         values.update(worker.rerun_values(name, notebook, executed.answers))
     reference, tasks = {}, []
     for question in worker.questions:
+        kind = KINDS[question.kind]
         state = answers.get((question.notebook, question.answer), {})
         if "value" not in state:
             raise RuntimeError(f"the model answer of {question.id} ({question.answer.name}) was not produced: "
                                f"{state.get('problem', 'nothing was saved')}")
         value = state["value"]
-        task = KINDS[question.kind].task(question, value)
+        task = kind.task(question, value)
         if isinstance(task, str):
             raise RuntimeError(f"the model answer of {question.id} cannot be checked: {task}")
-        if task is None and getattr(KINDS[question.kind], "reruns", False):
+        if task is not None:
+            tasks.append({"question": question.id, "kind": question.kind, "task": task,
+                          "incidents": [i.id for i in worker.incidents_for(question)]})
+            reference[question.id] = {"answer": value, "result": None}
+        elif kind.reruns:
             broken = {i: r for i, r in values[question.id].items() if "value" not in r}
             if broken:
                 raise RuntimeError(f"the model answer of {question.id} could not be computed on every incident: "
                                    + "; ".join(r.get("problem", "?") for r in broken.values()))
             reference[question.id] = {"answer": value, "result": values[question.id]}
         else:
-            reference[question.id] = {"answer": value, "result": value if task is None else None}
-        if task is not None:
-            chosen = worker.incidents_for(question)
-            tasks.append({"question": question.id, "kind": question.kind, "task": task,
-                          "incidents": [i.id for i in chosen], "_incidents": chosen})
-    results = worker._run_tasks(tasks)
+            reference[question.id] = {"answer": value, "result": {worker.canonical: {"value": value}}}
+    results = worker.run_tasks(tasks)
     for task in tasks:
         result = results.get(task["question"])
         if result is None or "checker_error" in result:
             raise RuntimeError(f"the model answer of {task['question']} failed in the checker: "
                                f"{(result or {}).get('checker_error', 'no result')}")
+        failed = {i: r["failed"] for i, r in result.items() if isinstance(r, dict) and "failed" in r}
+        if failed:
+            raise RuntimeError(f"the model answer of {task['question']} failed in the checker: "
+                               + "; ".join(failed.values()))
         reference[task["question"]]["result"] = result
     for question in worker.questions:  # a model answer must pass its own check
-        expected = reference[question.id]
-        verdict = KINDS[question.kind].compare(question, expected["result"], expected["result"])
+        expected = reference[question.id]["result"]
+        verdict = KINDS[question.kind].compare(question, expected, expected, worker.known)
         if not verdict.passed:
             raise RuntimeError(f"the model answer of {question.id} fails its own hidden check: {verdict.message}")
     return reference
 
 
-def load_or_compute(bundle, sandbox: bool, worker_factory, course: Path, source: Path) -> dict:
-    key = cache_key(bundle, sandbox, source)
+def load_or_compute(bundle, worker_factory, course: Path, source: Path) -> dict:
+    key = cache_key(bundle, source)
     stored = layout.cache_dir(course) / "reference" / f"{key}.json"
     if stored.is_file():
         return json.loads(stored.read_text())

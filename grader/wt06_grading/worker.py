@@ -1,12 +1,14 @@
 """A grading worker: grades submissions one after another, each in explicit stages.
 
 ``GradingWorker(bundle, scratch)`` prepares once what every submission needs (the
-incidents built from the bundle, a warm zygote in the sandbox) and then grades jobs:
+incidents built from the bundle, a warm zygote in the sandbox that has parsed the
+course's dbt project) and then grades jobs:
 
 1. **intake**: the submission's bytes -> parsed notebooks, with notes (intake.py);
 2. **assemble**: each notebook rebuilt around the course's own cells (assemble.py);
 3. **execute**: each notebook run in a jailed job, giving its outputs and the answers
-   its code produced (sandbox/runner.py);
+   its code produced (sandbox/runner.py); a notebook whose answers are recomputed on
+   other incidents (a kind that ``reruns``) runs again there, up to the answer cell;
 4. **hidden checks**: one checker job runs every answer's task on the incidents
    (kinds/, sandbox/checker.py); the results are judged here against the reference;
 5. **score**: rows for every graded cell of the course (scoring.py);
@@ -14,7 +16,19 @@ incidents built from the bundle, a warm zygote in the sandbox) and then grades j
 
 Every stage returns a dataclass; a failure in any stage, whatever the submission did,
 becomes rows with a reason for that submission alone: ``grade`` never raises because of
-a submission.
+a submission (only because the sandbox cannot start: not the student's fault).
+
+**What jobs see, and what stays here.** Jobs run through one client (jobs.py). A
+notebook job sees the course's canonical incident only; a re-run or checker job on a
+grading incident sees that incident's *view*: its warehouse and nothing else. What
+happened there (its story, when it began, the generator's seed and parameters) stays
+in this process (``self.known``) and is used only to judge, and a verdict about a
+grading incident is made of fixed words (kinds/base.py): no data produced there reaches
+a student.
+
+**Identical work, once.** Executions, re-runs and checker results are kept by the digest
+of what shaped them (memo.py), so an unchanged resubmission or a second student with the
+same notebook or answer costs file reads.
 """
 
 from __future__ import annotations
@@ -36,11 +50,12 @@ from . import feedback, incidents, scoring
 from .assemble import assemble
 from .contract import CourseBundle, Note, SandboxSpec, SubmissionJob, SubmissionResult
 from .intake import Intake, take_in
+from .jobs import NO_DATA, JobClient
 from .kinds import KINDS
-from .kinds.base import Incident, Verdict
+from .kinds.base import CANONICAL, Incident, Known, Verdict
+from .memo import Memo, digest
 from .questions import AnswerRef, ManualCell, Question
 from .sandbox import bwrap
-from .sandbox.jail import JOB_ROOT
 from .sandbox.runner import MAX_ANSWER_CHARS
 
 # What the zygote imports once, so no notebook pays for it (a module missing here only
@@ -48,11 +63,13 @@ from .sandbox.runner import MAX_ANSWER_CHARS
 PRELOAD = ("pandas", "duckdb", "yaml", "matplotlib.pyplot", "matplotlib_inline.backend_inline",
            "IPython.core.interactiveshell", "sql.magic", "sql.store", "dbt.cli.main", "dbt.adapters.duckdb",
            "dbt.adapters.duckdb.impl", "wt06.notebook", "wt06.plots", "wt06.monitor", "wt06.dbt_runner",
-           "nbformat")
+           "wt06.freshness", "wt06.singular_test", "wt06.orchestrator", "nbformat")
 NO_SANDBOX_NOTE = "graded WITHOUT the sandbox (--no-sandbox): student code ran with the grader's rights"
 NOTEBOOK_SECONDS = 900  # a notebook's hard limit, whatever its cells' limits add up to
 IDLE_GRACE = 15  # seconds past a cell's limit before a cell that ignores it ends its notebook
 CHECKER_SECONDS = 900
+# The most an answer may be, by type: a query, a project file, a Python value as JSON.
+ANSWER_LIMITS = {"query": 20_000, "file": 100_000, "value": 20_000}
 _SANDBOX_PATHS = re.compile(r"(/wt06/[\w./-]*|/tmp/wt06-job[\w./-]*|/tmp/tmp\w+[\w./-]*)")
 
 
@@ -60,21 +77,20 @@ def question_from(raw: dict) -> Question:
     return Question(**{**raw, "answer": AnswerRef(**raw["answer"]), "incidents": tuple(raw["incidents"])})
 
 
-def job_events(output: bytes):
-    """The JSON events a sandboxed job wrote, one per line (anything else it printed is skipped:
-    the output is untrusted data, never code)."""
-    for line in output.decode(errors="replace").splitlines():
-        try:
-            event = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(event, dict):
-            yield event
-
-
 def clean_message(message: str) -> str:
     """A verdict message without any path of the grader's or the sandbox's."""
     return _SANDBOX_PATHS.sub("<grading copy>", message)
+
+
+def _code_digest() -> str:
+    """The grading code's own digest (the course package and the grader): part of every memo key."""
+    import wt06
+
+    root_digest = hashlib.sha256()
+    for root in (Path(__file__).resolve().parent, Path(wt06.__file__).resolve().parent):
+        for path in sorted(root.rglob("*.py")):
+            root_digest.update(path.read_bytes())
+    return root_digest.hexdigest()
 
 
 @dataclass
@@ -84,19 +100,25 @@ class Executed:
     notes: list[str] = field(default_factory=list)  # for the grade table, needing a look
     remarks: list[str] = field(default_factory=list)  # for the grade table, not needing one
     seconds: float = 0.0
+    lost: bool = False  # the notebook stopped the sandbox
+    reused: bool = False  # the same notebook's execution, kept (memo.py)
+    counts: dict[str, int] = field(default_factory=dict)  # dbt invocations and parses in the job
 
 
 @dataclass
 class Checked:
     verdicts: dict[str, Verdict] = field(default_factory=dict)  # question id -> verdict
     seconds: float = 0.0
+    by_kind: dict[str, float] = field(default_factory=dict)  # kind -> checker seconds
+    counts: dict[str, int] = field(default_factory=dict)
 
 
 class GradingWorker:
     """Grades submissions for one course bundle; owns one warm, sandboxed zygote."""
 
     def __init__(self, bundle: CourseBundle, scratch: Path, sandbox: SandboxSpec = SandboxSpec(), *,
-                 limits: bwrap.Limits | None = None, incident_cache: Path | None = None) -> None:
+                 limits: bwrap.Limits | None = None, incident_cache: Path | None = None,
+                 memo: Path | None = None) -> None:
         from .bundle import ENV_INCIDENT_CACHE
 
         bundle.verify()
@@ -117,18 +139,27 @@ class GradingWorker:
         self.answer_cells: dict[str, dict[AnswerRef, str]] = {}
         for question in self.questions:
             self.answer_cells.setdefault(question.notebook, {})[question.answer] = question.answer_cell
-        self.course_dir, self.incident_dir, self.built = self._prepare()
+        self.course_dir, self.views, built = self._prepare()
         self.limits = limits or bwrap.Limits()
         self.zygote = bwrap.Zygote(bwrap.SandboxSpec(
-            course=self.course_dir, incidents=self.incident_dir, enabled=self.sandbox, limits=self.limits,
-            preload=PRELOAD, parse=(f"{self._paths()[0]}/dbt_project",)))
-        self._results_cache: dict[str, dict] = {}
+            course=self.course_dir, incidents=self.views, enabled=self.sandbox, limits=self.limits,
+            preload=PRELOAD, parse=(f"{bwrap.COURSE_MOUNT if self.sandbox else self.course_dir}/dbt_project",)))
+        self.jobs = JobClient(self.zygote, sandbox=self.sandbox, scratch=self.scratch, limits=self.limits,
+                              course=self.course_dir, views=self.views)
+        # What the worker alone knows of each graded incident, and what a checker job is given.
+        self.known = {b.spec.id: Known(b.spec.story, b.facts.get("truth", {})) for b in built}
+        self.graded = [Incident(id=b.spec.id, warehouse=f"{self.jobs.view(b.spec.id)}/warehouse.duckdb",
+                                now=b.now, moments=b.moments, project=f"{self.jobs.course}/dbt_project")
+                       for b in built]
+        self.canonical = next(b.spec.id for b in built if b.spec.story == CANONICAL)
+        self.digest = digest(_shaping_digest(bundle), _code_digest(), self.sandbox)
+        self.memo = Memo(Path(memo) if memo else self.incident_cache.parent / "memo")
         self.task_seconds: dict[str, float] = {}  # question id -> seconds its last checker task took
-        self._jobs = 0
         self.name = f"{socket.gethostname()}:{os.getpid()}"
 
     # ----- preparation ----------------------------------------------------------------
     def _prepare(self):
+        """The course's files, the incidents built, and the graded incidents' views."""
         course = self.scratch / "course"
         if course.exists():
             shutil.rmtree(course)
@@ -145,57 +176,32 @@ class GradingWorker:
                 shutil.copy(incident.warehouse, course / "warehouse.duckdb")
             elif incident.spec.story == incidents.PUBLIC:
                 shutil.copy(incident.warehouse, course / f"{incident.spec.name}.duckdb")
-        return course, cache, [b for b in built if b.spec.story != incidents.PUBLIC]
-
-    def _paths(self):
-        """(course, incidents) as a job sees them: mount points in the sandbox, host paths without."""
-        if self.sandbox:
-            return bwrap.COURSE_MOUNT, bwrap.INCIDENTS_MOUNT
-        return str(self.course_dir), str(self.incident_dir)
+        graded = [b for b in built if b.spec.story != incidents.PUBLIC]
+        views = self.scratch / "views"
+        shutil.rmtree(views, ignore_errors=True)
+        for incident in graded:  # a job sees an incident's warehouse, nothing else of it
+            folder = views / incident.spec.id
+            folder.mkdir(parents=True)
+            try:
+                os.link(incident.warehouse, folder / "warehouse.duckdb")
+            except OSError:  # another file system
+                shutil.copy(incident.warehouse, folder / "warehouse.duckdb")
+        return course, views, graded
 
     def incidents_for(self, question: Question) -> list[Incident]:
-        course, mount = self._paths()
+        """The incidents ``question`` is checked on: the canonical one, then its stories' variants."""
         chosen, per_story = [], {}
-        for built in self.built:
-            if built.spec.story not in question.incidents:
+        for incident in self.graded:
+            story = self.known[incident.id].story
+            if story not in question.incidents:
                 continue
-            if built.spec.story != incidents.CANONICAL:
-                taken = per_story.get(built.spec.story, 0)
+            if story != CANONICAL:
+                taken = per_story.get(story, 0)
                 if question.variants is not None and taken >= question.variants:
                     continue
-                per_story[built.spec.story] = taken + 1
-            chosen.append(Incident(id=built.spec.id, story=built.spec.story,
-                                   warehouse=f"{mount}/{built.folder.name}/warehouse.duckdb", now=built.now,
-                                   moments=built.moments, facts=built.facts, project=f"{course}/dbt_project",
-                                   data=f"{mount}/{built.folder.name}/data"))
+                per_story[story] = taken + 1
+            chosen.append(incident)
         return chosen
-
-    def _job_spec(self, env: dict) -> dict:
-        self._jobs += 1
-        spec = {"env": env}
-        if self.sandbox:
-            spec["jail"] = {"hide": [], "job_bytes": self.limits.job_bytes,
-                            "memory_bytes": self.limits.job_memory_bytes, "file_bytes": self.limits.job_file_bytes,
-                            "processes": None if os.getuid() == 0 else self.limits.job_processes}
-            root = JOB_ROOT
-        else:
-            spec["jail"] = None
-            root = str(self.scratch / "jobs" / f"{os.getpid()}-{self._jobs}")
-            spec["workdir"] = root
-        return spec | {"root": root}
-
-    def _env(self, root: str) -> dict:
-        course, _ = self._paths()
-        return {
-            "PATH": bwrap.zygote_env()["PATH"], "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
-            "HOME": f"{root}/home", "IPYTHONDIR": f"{root}/ipython", "MPLCONFIGDIR": f"{root}/mpl",
-            "TMPDIR": f"{root}/tmp", "WT06_WAREHOUSE": f"{course}/warehouse.duckdb",
-            "WT06_PROJECT_DIR": f"{course}/dbt_project", "WT06_DATA_DIR": f"{course}/data",
-            "WT06_INCIDENTS_DIR": f"{course}/data/incidents",
-            "WT06_WORK_DIR": f"{root}/work", "NBGRADER_EXECUTION": "autograde", "DO_NOT_TRACK": "1",
-            "PLOOMBER_STATS_ENABLED": "false", "PLOOMBER_VERSION_CHECK_DISABLED": "true",
-            "PYTHONDONTWRITEBYTECODE": "1", "MPLBACKEND": "agg",
-        }
 
     def close(self) -> None:
         self.zygote.close()
@@ -204,26 +210,21 @@ class GradingWorker:
     def execute(self, name: str, notebook: nbformat.NotebookNode) -> Executed:
         """Run ``notebook`` in a jailed job on the course's incident (it sees no grading incident)."""
         started = time.monotonic()
-        spec = self._job_spec({})
-        root = spec.pop("root")
-        spec["env"] = self._env(root)
-        if spec["jail"] is not None:
-            spec["jail"]["hide"] = [bwrap.INCIDENTS_MOUNT]
         wanted = list(self.answer_cells.get(name, {}))
-        spec.update(cells=[c.source if c.cell_type == "code" else None for c in notebook.cells],
-                    answers=[{"type": a.type, "name": a.name} for a in wanted],
-                    cell_timeout=self.cell_timeout)
-        deadline = min(NOTEBOOK_SECONDS, 30 + self.cell_timeout * max(1, sum(
-            1 for c in notebook.cells if c.cell_type == "code")))
-        try:
-            outcome, output = self.zygote.run("notebook", spec, deadline=deadline,
-                                              idle=self.cell_timeout + IDLE_GRACE)
-        finally:
-            if spec["jail"] is None:
-                shutil.rmtree(root, ignore_errors=True)
-        executed = Executed(notebook)
+        cells = [c.source if c.cell_type == "code" else None for c in notebook.cells]
+        key = digest(self.digest, "execute", name, cells, [[a.type, a.name] for a in wanted])
+        kept = self.memo.get(key)
+        if kept is not None:
+            executed = _restore(notebook, kept)
+            executed.seconds = time.monotonic() - started
+            return executed
+        deadline = min(NOTEBOOK_SECONDS, 30 + self.cell_timeout * max(1, sum(c is not None for c in cells)))
+        ran = self.jobs.run("notebook", {"cells": cells, "answers": [{"type": a.type, "name": a.name} for a in wanted],
+                                         "cell_timeout": self.cell_timeout},
+                            root=self.jobs.root(), deadline=deadline, idle=self.cell_timeout + IDLE_GRACE)
+        executed = Executed(notebook, lost=ran.lost)
         reached = -1
-        for event in job_events(output):
+        for event in ran.events:
             kind = event.get("event")
             if kind == "cell" and isinstance(event.get("index"), int) and 0 <= event["index"] < len(notebook.cells):
                 cell = notebook.cells[event["index"]]
@@ -243,17 +244,25 @@ class GradingWorker:
                     state = {k: event[k] for k in ("value", "problem") if k in event}
                     if len(json.dumps(state, default=str)) <= MAX_ANSWER_CHARS * 2:
                         executed.answers[ref] = state
-        self._mark_unfinished(executed, reached, outcome)
+            elif kind == "counts":
+                executed.counts = _counts(event)
+        if ran.lost:
+            executed.seconds = time.monotonic() - started
+            return executed
+        finished = self._mark_unfinished(executed, reached, ran.outcome)
         hit, executed.remarks = _what_cells_hit(notebook)
         executed.notes += hit
+        if ran.clean and finished and not hit:
+            self.memo.put(key, _kept(executed))
         executed.seconds = time.monotonic() - started
         return executed
 
-    def _mark_unfinished(self, executed: Executed, reached: int, outcome: dict) -> None:
+    def _mark_unfinished(self, executed: Executed, reached: int, outcome: dict) -> bool:
+        """Mark the cells a stopped notebook did not run; True when every code cell ran."""
         code_cells = [i for i, c in enumerate(executed.notebook.cells) if c.cell_type == "code"]
         unfinished = [i for i in code_cells if i > reached]
         if not unfinished:
-            return
+            return True
         first = unfinished[0]
         if outcome.get("stalled"):
             why, ename = "this cell ignored its time limit and was stopped with its notebook", "CellStopped"
@@ -271,68 +280,64 @@ class GradingWorker:
             why, ename = "the kernel died while running this cell (os._exit, a crash or running out of memory)", \
                 "KernelDied"
             executed.notes.append(f"the kernel died in cell #{first + 1}; the cells after it were not run")
-        executed.notebook.cells[first].outputs = [scoring.nbformat.v4.new_output(
+        executed.notebook.cells[first].outputs = [nbformat.v4.new_output(
             "error", ename=ename, evalue=why, traceback=[f"{ename}: {why}"])]
         for index in unfinished[1:]:
             executed.notebook.cells[index].outputs = [nbformat.v4.new_output(
                 "error", ename="NotRun", evalue=f"not run: the notebook stopped in cell #{first + 1}",
                 traceback=[f"NotRun: not run: the notebook stopped in cell #{first + 1}"])]
+        return False
 
     def rerun_values(self, name: str, notebook: nbformat.NotebookNode, canonical: dict[AnswerRef, dict]
                      ) -> dict[str, dict[str, dict]]:
-        """Values of ``name``'s computed answers on each incident their questions name.
+        """Values of ``name``'s recomputed answers on each incident their questions name.
 
-        question id -> incident id -> {"story", "value"} or {"story", "problem"}. The
-        notebook runs again, up to the question's answer cell, on each grading incident;
-        its outputs there are thrown away (they are about an incident the student must
-        not see), only the answer is kept.
+        question id -> incident id -> {"value"} or {"problem"}. The notebook runs again, up
+        to the question's answer cell, on each grading incident, in a job that sees that
+        incident's warehouse only (no data folder: what happened there is not for it to
+        read); its outputs there are thrown away, only the answer is kept.
         """
-        questions = [q for q in self.questions if q.notebook == name and getattr(KINDS[q.kind], "reruns", False)]
-        out = {q.id: {self.built[0].spec.id: {"story": incidents.CANONICAL,
-                                              **(canonical.get(q.answer) or {"problem": "it was not assigned"})}}
+        questions = [q for q in self.questions if q.notebook == name and KINDS[q.kind].reruns]
+        out = {q.id: {self.canonical: dict(canonical.get(q.answer) or {"problem": "it was not assigned"})}
                for q in questions}
         index = {c.metadata.get("nbgrader", {}).get("grade_id"): i for i, c in enumerate(notebook.cells)}
-        by_incident: dict[str, tuple[Incident, list[Question]]] = {}
+        by_incident: dict[str, list[Question]] = {}
         for question in questions:
             for incident in self.incidents_for(question):
-                if incident.story != incidents.CANONICAL:
-                    by_incident.setdefault(incident.id, (incident, []))[1].append(question)
+                if incident.id != self.canonical:
+                    by_incident.setdefault(incident.id, []).append(question)
         if not by_incident:
             return out
+        root = self.jobs.root()
         runs, order = [], []
-        for incident, asked in by_incident.values():
+        for incident_id, asked in by_incident.items():
             last = max(index.get(q.answer_cell, len(notebook.cells) - 1) for q in asked)
-            runs.append({"env": {"WT06_WAREHOUSE": incident.warehouse, "WT06_DATA_DIR": incident.data},
+            runs.append({"env": {"WT06_WAREHOUSE": f"{self.jobs.view(incident_id)}/warehouse.duckdb",
+                                 "WT06_DATA_DIR": f"{root}/{NO_DATA}"},
                          "cells": [c.source if c.cell_type == "code" else None for c in notebook.cells[: last + 1]]})
-            order.append((incident, asked))
-        spec = self._job_spec({})
-        root = spec.pop("root")
-        spec["env"] = self._env(root)
-        if spec["jail"] is not None:  # this job sees the incidents it runs on, and no other
-            used = {incident.warehouse for incident, _ in order}
-            spec["jail"]["hide"] = [f"{bwrap.INCIDENTS_MOUNT}/{b.folder.name}" for b in self.built
-                                    if not any(f"/{b.folder.name}/" in w for w in used)]
+            order.append((incident_id, asked))
         wanted = sorted({q.answer for _, asked in order for q in asked}, key=lambda a: (a.type, a.name))
-        spec.update(runs=runs, answers=[{"type": a.type, "name": a.name} for a in wanted],
-                    cell_timeout=self.cell_timeout)
-        cells = sum(len(r["cells"]) for r in runs)
-        try:
-            deadline = min(NOTEBOOK_SECONDS, 30 + self.cell_timeout * cells)
-            _, output = self.zygote.run("notebook", spec, deadline=deadline,
-                                        idle=self.cell_timeout + IDLE_GRACE)
-        except bwrap.SandboxLost:
-            output = b""
-        found: dict[tuple[int, AnswerRef], dict] = {}
-        for event in job_events(output):
-            if event.get("event") == "answer" and isinstance(event.get("run"), int):
-                state = {k: event[k] for k in ("value", "problem") if k in event}
-                if len(json.dumps(state, default=str)) <= MAX_ANSWER_CHARS * 2:
-                    found[(event["run"], AnswerRef(str(event.get("type")), str(event.get("name"))))] = state
-        for number, (incident, asked) in enumerate(order):
+        body = {"runs": runs, "answers": [{"type": a.type, "name": a.name} for a in wanted],
+                "cell_timeout": self.cell_timeout}
+        key = digest(self.digest, "rerun", name, body)
+        found = self.memo.get(key)
+        if found is None:
+            cells = sum(len(r["cells"]) for r in runs)
+            ran = self.jobs.run("notebook", body, root=root, sees=list(by_incident),
+                                deadline=min(NOTEBOOK_SECONDS, 30 + self.cell_timeout * cells),
+                                idle=self.cell_timeout + IDLE_GRACE)
+            found = {}
+            for event in ran.events:
+                if event.get("event") == "answer" and isinstance(event.get("run"), int):
+                    state = {k: event[k] for k in ("value", "problem") if k in event}
+                    if len(json.dumps(state, default=str)) <= MAX_ANSWER_CHARS * 2:
+                        found[f"{event['run']}:{event.get('type')}:{event.get('name')}"] = state
+            if ran.clean:
+                self.memo.put(key, found)
+        for number, (incident_id, asked) in enumerate(order):
             for question in asked:
-                state = found.get((number, question.answer)) or {
-                    "problem": "it was not assigned when the notebook ran there"}
-                out[question.id][incident.id] = {"story": incident.story, **state}
+                state = found.get(f"{number}:{question.answer.type}:{question.answer.name}")
+                out[question.id][incident_id] = state or {"problem": "it was not assigned when the notebook ran there"}
         return out
 
     # ----- stage 4: hidden checks -------------------------------------------------------
@@ -352,68 +357,87 @@ class GradingWorker:
                                                                f"answer: {state['problem']}.")
                 continue
             value = state["value"]
+            size = len(value) if isinstance(value, str) else len(json.dumps(value, default=str))
+            limit = ANSWER_LIMITS.get(question.answer.type, MAX_ANSWER_CHARS)
+            if size > limit:
+                checked.verdicts[question.id] = Verdict(False, f"Not accepted as an answer: {question.answer.name} "
+                                                               f"is {size:,} characters long, more than {limit:,}.")
+                continue
             task = kind.task(question, value)
             if isinstance(task, str):
-                checked.verdicts[question.id] = Verdict(False, f"Your answer could not be checked: {task}.")
+                checked.verdicts[question.id] = Verdict(False, f"Not accepted as an answer: {task}.")
             elif task is None:
-                student = (values or {}).get(question.id, value) if getattr(kind, "reruns", False) else value
-                checked.verdicts[question.id] = kind.compare(question, student, reference[question.id]["result"])
+                student = (values or {}).get(question.id) if kind.reruns else None
+                student = student or {self.canonical: {"value": value}}
+                checked.verdicts[question.id] = self._compare(question, student, reference[question.id]["result"])
             else:
-                chosen = self.incidents_for(question)
                 tasks.append({"question": question.id, "kind": question.kind, "task": task,
-                              "incidents": [i.id for i in chosen], "_incidents": chosen})
-        results = self._run_tasks(tasks)
+                              "incidents": [i.id for i in self.incidents_for(question)]})
+        results = self.run_tasks(tasks, checked)
         for task in tasks:
             question = next(q for q in questions if q.id == task["question"])
             result = results.get(task["question"])
             if result is None or "checker_error" in result:
-                problem = (result or {}).get("checker_error", "the checker did not finish")
-                checked.verdicts[question.id] = Verdict(False, f"Your answer could not be checked: {problem}")
+                checked.verdicts[question.id] = Verdict(False, "Your answer could not be checked: the checker "
+                                                               "did not finish (it ran out of time or memory).")
             else:
-                try:
-                    checked.verdicts[question.id] = KINDS[question.kind].compare(
-                        question, result, reference[question.id]["result"])
-                except Exception as exc:  # noqa: BLE001 (a malformed result is the answer's fault)
-                    checked.verdicts[question.id] = Verdict(False, f"Your answer could not be judged "
-                                                                   f"({type(exc).__name__}).")
+                checked.verdicts[question.id] = self._compare(question, result, reference[question.id]["result"])
         for verdict in checked.verdicts.values():
             verdict.message = clean_message(verdict.message)
         checked.seconds = time.monotonic() - started
         return checked
 
-    def _run_tasks(self, tasks: list[dict]) -> dict:
-        """Results of ``tasks`` (question id -> raw result), identical tasks run once per worker."""
+    def _compare(self, question: Question, student: dict, expected: dict) -> Verdict:
+        try:
+            return KINDS[question.kind].compare(question, student, expected, self.known)
+        except Exception as exc:  # noqa: BLE001 (a grader bug must not stop the batch; the table says so)
+            return Verdict(False, f"Your answer could not be judged (a grader error: {type(exc).__name__}); "
+                                  "your instructor will look at it.")
+
+    def run_tasks(self, tasks: list[dict], checked: Checked | None = None) -> dict:
+        """Results of ``tasks`` (question id -> raw result per incident), identical ones from the memo.
+
+        One checker job runs what is new; it sees the views of the grading incidents its
+        tasks run on, and is given of each only what running needs (kinds/base.Incident).
+        """
         if not tasks:
             return {}
-        keys = {t["question"]: hashlib.sha256(json.dumps(
-            [t["kind"], t["task"], [(i.id, i.warehouse) for i in t["_incidents"]]], sort_keys=True,
-            default=str).encode()).hexdigest() for t in tasks}
-        todo = [t for t in tasks if keys[t["question"]] not in self._results_cache]
+        by_id = {i.id: i for i in self.graded}
+        keys = {t["question"]: digest(self.digest, "check", t["kind"], t["task"], t["incidents"]) for t in tasks}
+        results, todo = {}, []
+        for task in tasks:
+            kept = self.memo.get(keys[task["question"]])
+            if kept is not None:
+                results[task["question"]] = kept
+            else:
+                todo.append(task)
         if todo:
-            incident_list = {i.id: i for t in todo for i in t["_incidents"]}
-            spec = self._job_spec({})
-            root = spec.pop("root")
-            spec["env"] = self._env(root)
-            spec["tasks"] = [{k: v for k, v in t.items() if k != "_incidents"} for t in todo]
-            spec["incidents"] = [vars(i) for i in incident_list.values()]
-            try:
-                outcome, output = self.zygote.run("checker", spec, deadline=CHECKER_SECONDS)
-            except bwrap.SandboxLost:
-                outcome, output = {"timed_out": True}, b""
-            for event in job_events(output):
+            needed = sorted({i for t in todo for i in t["incidents"]})
+            ran = self.jobs.run("checker", {"tasks": todo, "incidents": [vars(by_id[i]) for i in needed]},
+                                root=self.jobs.root(), sees=needed,
+                                deadline=CHECKER_SECONDS)
+            for event in ran.events:
                 if event.get("event") == "result" and event.get("question") in keys:
-                    self._results_cache[keys[event["question"]]] = event.get("result") or {}
-                    self.task_seconds[event["question"]] = event.get("seconds")
-            if outcome.get("timed_out"):
-                for t in todo:
-                    self._results_cache.setdefault(keys[t["question"]], {
-                        "checker_error": f"checking took longer than {CHECKER_SECONDS} s"})
-        return {q: self._results_cache[k] for q, k in keys.items() if k in self._results_cache}
+                    question, result = event["question"], event.get("result") or {}
+                    results[question] = result
+                    self.task_seconds[question] = event.get("seconds")
+                    if checked is not None and isinstance(event.get("seconds"), (int, float)):
+                        kind = next(t["kind"] for t in todo if t["question"] == question)
+                        checked.by_kind[kind] = checked.by_kind.get(kind, 0.0) + float(event["seconds"])
+                    if ran.clean:
+                        self.memo.put(keys[question], result)
+                elif event.get("event") == "counts" and checked is not None:
+                    checked.counts = _counts(event)
+            for task in todo:
+                results.setdefault(task["question"], {"checker_error": "the checker did not finish"})
+        return results
 
     # ----- all stages -------------------------------------------------------------------
     def grade(self, job: SubmissionJob) -> SubmissionResult:
         """Grade one submission; never raises because of what the submission contains."""
         started = time.monotonic()
+        self.memo.read = getattr(job, "reuse", True)
+        hits = self.memo.hits
         only = self.only
         names = [n for n in self.release if only is None or n in only]
         result = SubmissionResult(job.student, [], worker=self.name)
@@ -427,9 +451,10 @@ class GradingWorker:
         result.timings["intake"] = time.monotonic() - started
 
         executed: dict[str, Executed] = {}
-        values: dict[str, dict] = {}  # computed answers on other incidents (question id -> incident -> state)
+        values: dict[str, dict] = {}  # recomputed answers on other incidents (question id -> incident -> state)
         notes: dict[str, list[str]] = {}
         failed: dict[str, str] = {}
+        counts: dict[str, int] = {}
         for name in names:
             if name not in intake.notebooks:
                 failed[name] = next((n.sentence for n in intake.notes if n.notebook == name), "notebook not graded")
@@ -437,25 +462,34 @@ class GradingWorker:
             t = time.monotonic()
             try:
                 assembled = assemble(self.release[name], intake.notebooks[name], self.answer_cells.get(name, {}))
-                executed[name] = self.execute(name, assembled.notebook)
-                notes[name] = assembled.notes + executed[name].notes
-                values.update(self.rerun_values(name, assembled.notebook, executed[name].answers))
-            except bwrap.SandboxLost:
-                failed[name] = "the notebook stopped the grading sandbox"
-                result.notes.append(Note(name, "running this notebook stopped the grading sandbox; scored 0"))
+                run = self.execute(name, assembled.notebook)
+                if run.lost:
+                    failed[name] = "the notebook stopped the grading sandbox"
+                    result.notes.append(Note(name, "running this notebook stopped the grading sandbox; scored 0"))
+                    continue
+                executed[name] = run
+                notes[name] = assembled.notes + run.notes
+                _add(counts, run.counts)
+                result.timings[f"execute {name}"] = time.monotonic() - t
+                t = time.monotonic()
+                values.update(self.rerun_values(name, assembled.notebook, run.answers))
+                if any(KINDS[q.kind].reruns and q.notebook == name for q in self.questions):
+                    result.timings[f"rerun {name}"] = time.monotonic() - t
             except bwrap.SandboxError:
                 raise  # the sandbox cannot start: not this submission's fault; stop the batch
             except Exception as exc:  # noqa: BLE001
                 detail = traceback.format_exception_only(type(exc), exc)[-1].strip()[:200]
                 failed[name] = "could not be graded automatically"
                 result.notes.append(Note(name, f"could not be graded automatically ({detail}); scored 0"))
-            result.timings[f"execute {name}"] = time.monotonic() - t
 
         t = time.monotonic()
         answers = {(name, ref): state for name, run in executed.items() for ref, state in run.answers.items()}
         checked = self.check([q for q in self.questions if q.notebook in executed], answers, self.reference,
                              values)
         result.timings["hidden checks"] = time.monotonic() - t
+        for kind, seconds in checked.by_kind.items():
+            result.timings[f"hidden checks: {kind}"] = seconds
+        _add(counts, checked.counts)
 
         t = time.monotonic()
         for name in names:
@@ -474,8 +508,46 @@ class GradingWorker:
             except Exception as exc:  # noqa: BLE001
                 result.notes.append(Note(name, f"feedback could not be rendered ({type(exc).__name__})"))
         result.timings["score and feedback"] = time.monotonic() - t
+        result.timings["memo hits"] = float(self.memo.hits - hits)
+        for key, value in counts.items():
+            result.timings[key] = float(value)
         result.seconds = round(time.monotonic() - started, 3)
         return result
+
+
+def _shaping_digest(bundle: CourseBundle) -> str:
+    """What shapes a notebook's run and a check's result: the course's files and settings,
+    not which notebooks this batch grades, nor the gradebook's ids."""
+    shaping = {k: v for k, v in bundle.settings.items() if k not in ("only", "cells", "derived")}
+    derived = set(bundle.settings.get("derived", []))
+    return digest(shaping, {name: hashlib.sha256(data).hexdigest() for name, data in bundle.files.items()
+                            if name not in derived})
+
+
+def _counts(event: dict) -> dict[str, int]:
+    return {f"dbt {k}": int(v) for k, v in event.items() if k in ("invocations", "parses") and isinstance(v, int)}
+
+
+def _add(total: dict[str, int], more: dict[str, int]) -> None:
+    for key, value in more.items():
+        total[key] = total.get(key, 0) + value
+
+
+def _kept(executed: Executed) -> dict:
+    """An execution as memo data: each code cell's outputs, the answers, the table's sentences."""
+    return {"cells": [{"outputs": c.get("outputs", []), "count": c.get("execution_count")}
+                      if c.cell_type == "code" else None for c in executed.notebook.cells],
+            "answers": [[ref.type, ref.name, state] for ref, state in executed.answers.items()],
+            "notes": executed.notes, "remarks": executed.remarks, "counts": executed.counts}
+
+
+def _restore(notebook: nbformat.NotebookNode, kept: dict) -> Executed:
+    for cell, saved in zip(notebook.cells, kept["cells"]):
+        if cell.cell_type == "code" and saved is not None:
+            cell.outputs = [nbformat.from_dict(o) for o in saved["outputs"]]
+            cell.execution_count = saved["count"]
+    return Executed(notebook, {AnswerRef(t, n): state for t, n, state in kept["answers"]},
+                    list(kept["notes"]), list(kept["remarks"]), reused=True)
 
 
 _CUT = re.compile(r"\[([\d,]+) characters of output cut\]")

@@ -48,6 +48,25 @@ def test_regular_files_are_read_and_links_devices_and_folders_are_not(tmp_path):
         assert expected in problems
 
 
+def test_a_notebook_shared_with_a_classmate_by_a_hard_link_is_graded_for_both_and_flagged(tmp_path):
+    submitted = tmp_path / "submitted"
+    for student in ("alice", "bob"):
+        (submitted / student / "wt06").mkdir(parents=True)
+    (submitted / "alice" / "wt06" / f"{NAMES[0]}.ipynb").write_bytes(_bytes(NAMES[0]))
+    os.link(submitted / "alice" / "wt06" / f"{NAMES[0]}.ipynb", submitted / "bob" / "wt06" / f"{NAMES[0]}.ipynb")
+    for student, other in (("alice", "bob"), ("bob", "alice")):
+        job = read_submission(submitted / student / "wt06", student)
+        assert job.files == {f"{NAMES[0]}.ipynb": _bytes(NAMES[0])}
+        (problem,) = job.problems
+        assert "hard link" in problem and f"{other}/wt06/{NAMES[0]}.ipynb" in problem and student not in problem
+    outside = tmp_path / "instructor.ipynb"
+    outside.write_bytes(_bytes(NAMES[1]))
+    os.link(outside, submitted / "bob" / "wt06" / f"{NAMES[1]}.ipynb")
+    job = read_submission(submitted / "bob" / "wt06", "bob")
+    assert f"{NAMES[1]}.ipynb" not in job.files
+    assert any("hard link to a file outside the submissions" in p for p in job.problems)
+
+
 def test_a_linked_submission_folder_is_refused(tmp_path):
     (tmp_path / "real").mkdir()
     (tmp_path / "real" / f"{NAMES[0]}.ipynb").write_bytes(_bytes(NAMES[0]))

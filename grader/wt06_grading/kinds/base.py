@@ -1,15 +1,26 @@
 """What every kind of hidden check has in common.
 
 A *question* is declared once, in its test cell (questions.py). Its *kind* knows the
-three things a hidden check does:
+four things a hidden check does:
 
 * ``task``: from the student's answer (what their code saved, assigned or wrote), the
   JSON task the checker runs, or a problem sentence when the answer cannot be checked;
-* ``run``: inside the checker's jail, the task on each incident it asks for, giving raw
-  JSON results (rows, what dbt did); it judges nothing;
-* ``compare``: in the worker, the student's results against the reference answer's
-  results on the same incidents: a Verdict whose message names what differs without
-  giving the reference away, and without naming an incident or a grader path.
+* ``run_one``: inside the checker's jail, the task on one incident, giving raw JSON
+  results (rows, what dbt did); it judges nothing, and it is given only what running
+  needs (the incident's warehouse, its clock and replay moments), never what happened;
+* ``judge``: in the worker, the student's result on one incident against the reference
+  answer's result there (and what the worker alone knows of the incident, its story and
+  truth): ``None`` when the question's property holds there, else a ``Finding``;
+* ``compare`` (here, for every kind): every incident judged, and one verdict made.
+
+**What a verdict may say.** A student may see everything about their own incident (the
+canonical one, whose data they have): the detail of a finding there is shown. About a
+grading incident a verdict says only *which property failed* and *what kind of incident*
+it was (its story), in words fixed by the course: a finding there is reduced to its
+property, one of the kind's ``properties``, whose text holds no data of any incident, no
+error text and nothing of the student's objects. So no row, date, run id, error message
+or type name produced on a grading incident can reach feedback, whatever the student's
+code does; and a verdict names the stories that fail, not which incident failed first.
 
 Adding a kind is one module in this package defining a subclass, and its unit test.
 """
@@ -21,6 +32,21 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 REQUIRED = object()
+CANONICAL = "canonical"
+
+# How a verdict names an incident by its story. One place for the words; a story the
+# course grades on must have them (tests/grader/test_kinds.py checks every kind's stories).
+STORIES = {
+    CANONICAL: "your incident",
+    "skipped_marts": "an incident where the scheduler's job skipped the marts (one you do not have: "
+                     "other dates, run ids and counts)",
+    "loader_outage": "an incident where the loader stopped delivering raw data while every job ran in full "
+                     "(one you do not have)",
+}
+
+
+def story_words(story: str) -> str:
+    return STORIES.get(story, "another incident (one you do not have)")
 
 
 class QuestionError(ValueError):
@@ -44,32 +70,38 @@ class Verdict:
 
 
 @dataclass(frozen=True)
+class Finding:
+    """Why the question's property fails on one incident.
+
+    ``property``: a key of the kind's ``properties`` (what failed, in fixed words);
+    ``detail``: a sentence about the student's own incident (never shown for another).
+    """
+
+    property: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
 class Incident:
-    """An incident as the checker sees it (paths are inside the sandbox)."""
+    """An incident as the checker job sees it: what running needs, nothing of what happened."""
 
     id: str  # opaque; never shown to a student
-    story: str  # canonical | skipped_marts | loader_outage | ...
-    warehouse: str
+    warehouse: str  # inside the sandbox
     now: str  # the story's now, 'YYYY-MM-DD HH:MM:SS'
     moments: list[str] = field(default_factory=list)  # replay moments (monitor questions)
-    facts: dict = field(default_factory=dict)  # what the scenario knows (freeze day, ...)
     project: str = ""  # the pristine dbt project (the same for every incident)
-    data: str = ""  # its inputs and scenario.json (a notebook can run on the incident)
+
+
+@dataclass(frozen=True)
+class Known:
+    """What the worker alone knows of an incident: its story and what really happened."""
+
+    story: str
+    truth: dict = field(default_factory=dict)
 
     @property
-    def rebuilt(self) -> str:
-        """The incident right after a full ``dbt run`` at its now (built with the incident)."""
-        return str(Path(self.warehouse).with_name("rebuilt.duckdb"))
-
-    @property
-    def is_canonical(self) -> bool:
-        return self.story == "canonical"
-
-
-def where(incident_story: str) -> str:
-    """How a verdict names an incident: the student's own, or one they do not have."""
-    return "the course's incident" if incident_story == "canonical" else \
-        "another incident (one you do not have: other dates, run ids and counts)"
+    def own(self) -> bool:
+        return self.story == CANONICAL
 
 
 class Kind:
@@ -79,6 +111,12 @@ class Kind:
     answer_type: ClassVar[str]  # query | value | file
     params: ClassVar[tuple[Param, ...]] = ()
     default_incidents: ClassVar[tuple[str, ...] | None] = None  # None: every grading incident
+    reruns: ClassVar[bool] = False  # the answer is recomputed by re-running the notebook on other incidents
+    # property -> what failed there, in words that hold no data ("{answer}": the answer's name)
+    properties: ClassVar[dict[str, str]] = {}
+    BASE_PROPERTIES: ClassVar[dict[str, str]] = {
+        "not_run": "your answer could not be run there",
+    }
 
     def validate(self, raw: dict, where_: str) -> dict:
         """The declaration's kind-specific keys, checked and with defaults filled in."""
@@ -100,15 +138,69 @@ class Kind:
                 out[param.name] = param.default
         return out
 
+    # ----- in the checker job ---------------------------------------------------------
     def task(self, question, answer) -> dict | str | None:
         """The checker task for ``answer`` (a dict), a problem sentence (str), or None (no run)."""
         return None
 
     def run(self, task: dict, incidents: list[Incident], workspace: Path) -> dict:
+        """``run_one`` on each incident: incident id -> raw result, or {"failed": why} if it raised."""
+        out = {}
+        for incident in incidents:
+            try:
+                out[incident.id] = self.run_one(task, incident, workspace)
+            except Exception as exc:  # noqa: BLE001 (the answer's fault on that incident alone)
+                out[incident.id] = {"failed": " ".join(f"{type(exc).__name__}: {exc}".split())[:400]}
+        return out
+
+    def run_one(self, task: dict, incident: Incident, workspace: Path) -> dict:
         return {}
 
-    def compare(self, question, student: Any, reference: Any) -> Verdict:
+    # ----- in the worker --------------------------------------------------------------
+    def judge(self, question, got: dict, expected: dict, known: Known) -> Finding | None:
         raise NotImplementedError
+
+    def compare(self, question, student: dict, reference: dict, known: dict[str, Known]) -> Verdict:
+        """Judge every incident of ``reference``; one verdict (see "What a verdict may say")."""
+        own: Finding | None = None
+        failing: dict[str, str] = {}  # story -> property (the first, in the kind's order)
+        order = list(self.properties) + list(self.BASE_PROPERTIES)
+        for incident, expected in reference.items():
+            facts = known[incident]
+            got = student.get(incident)
+            if not isinstance(got, dict):
+                finding = Finding("not_run", "nothing was run")
+            elif "failed" in got:
+                finding = Finding("not_run", f"running it failed: {got['failed']}")
+            else:
+                finding = self.judge(question, got, expected, facts)
+            if finding is None:
+                continue
+            if finding.property not in order:
+                raise ValueError(f"kind {self.name}: {finding.property!r} is not one of its properties")
+            if facts.own:
+                own = own or finding
+            elif facts.story not in failing or order.index(finding.property) < order.index(failing[facts.story]):
+                failing[facts.story] = finding.property
+        if own is None and not failing:
+            return Verdict(True)
+        hint = f" {question.hint}" if question.hint else ""
+        others = "; ".join(f"on {story_words(story)}, {self._words(prop, question)}"
+                           for story, prop in sorted(failing.items()))
+        if own is not None:
+            detail = own.detail or self._words(own.property, question)
+            also = f" It fails on other incidents too: {others}." if others else ""
+            return Verdict(False, f"On your incident, {_lower_first(detail)}.{also}{hint}")
+        return Verdict(False, f"Right on your incident, but {others}.{hint}")
+
+    def _words(self, prop: str, question) -> str:
+        text = {**self.BASE_PROPERTIES, **self.properties}[prop]
+        return text.replace("{answer}", question.answer.name)
+
+
+def _lower_first(text: str) -> str:
+    text = text.strip().rstrip(".")
+    return text[:1].lower() + text[1:] if text[:2] != text[:2].upper() else text
 
 
 def _type_words(kind) -> str:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
-from .base import Incident, Kind, Verdict, where
+from .base import Finding, Incident, Kind, Known
 from .running import Workspace
 
 SUBCOMMANDS = ("run", "build")
@@ -48,52 +48,49 @@ def allowed(command: str) -> list[str] | str:
     return words
 
 
+MAX_COMMAND = 2000  # characters: a scheduler command is a line, not a file
+
+
 class Command(Kind):
     name = "command"
     answer_type = "value"
     default_incidents = ("canonical", "skipped_marts")
+    properties = {
+        "guard": "the production guard refuses the command there",
+        "failed": "the command fails there",
+        "left_out": "the command leaves models out there",
+    }
 
     def task(self, question, answer):
         if not isinstance(answer, str):
             return f"{question.answer.name} must be a string such as 'dbt ...'"
+        if len(answer) > MAX_COMMAND:
+            return f"{question.answer.name} is {len(answer):,} characters long: a scheduler command is one line"
         words = allowed(answer)
         if isinstance(words, str):
             return words
         return {"words": words}
 
-    def run(self, task: dict, incidents: list[Incident], workspace: Path) -> dict:
+    def run_one(self, task: dict, incident: Incident, workspace: Path) -> dict:
         from wt06.orchestrator import check_production_job
 
-        out = {}
-        for incident in incidents:
-            space = Workspace(workspace, incident)
-            try:
-                guard = check_production_job(" ".join(shlex.quote(w) for w in task["words"]),
-                                             warehouse=space.warehouse, project=space.project,
-                                             work=space.folder)
-                ran = space.dbt(task["words"])
-                out[incident.id] = {"story": incident.story, "run": ran, "guard": guard.ok,
-                                    "guard_problems": guard.problems}
-            finally:
-                space.remove()
-        return out
+        space = Workspace(workspace, incident)
+        try:
+            guard = check_production_job(" ".join(shlex.quote(w) for w in task["words"]),
+                                         warehouse=space.warehouse, project=space.project, work=space.folder)
+            ran = space.dbt(task["words"])
+            return {"run": ran, "guard": guard.ok, "guard_problems": guard.problems}
+        finally:
+            space.remove()
 
-    def compare(self, question, student: dict, reference: dict) -> Verdict:
-        for incident, expected in reference.items():
-            got = student.get(incident)
-            place = where(expected["story"])
-            if got is None:
-                return Verdict(False, f"Nothing was run on {place}.")
-            if not got["guard"]:
-                why = "; ".join(got["guard_problems"]) if expected["story"] == "canonical" else \
-                    "it would not build every model"
-                return Verdict(False, f"The production guard refuses the command on {place}: {why}. "
-                                      f"{question.hint}".strip())
-            run = got["run"]
-            if not run["success"]:
-                return Verdict(False, f"On {place} the command failed: {run['error'] or 'a model failed'}")
-            left_out = sorted(set(expected["run"]["models_run"]) - set(run["models_run"]))
-            if left_out or not run["models_run"]:
-                return Verdict(False, f"On {place} the command leaves out {', '.join(left_out) or 'every model'}. "
-                                      f"{question.hint}".strip())
-        return Verdict(True)
+    def judge(self, question, got: dict, expected: dict, known: Known) -> Finding | None:
+        if not got.get("guard"):
+            return Finding("guard", "the production guard refuses the command: "
+                                    + ("; ".join(got.get("guard_problems") or []) or "it would not build every model"))
+        run = got.get("run") or {}
+        if not run.get("success"):
+            return Finding("failed", f"the command failed: {run.get('error') or 'a model failed'}")
+        left_out = sorted(set(expected["run"]["models_run"]) - set(run.get("models_run") or []))
+        if left_out or not run.get("models_run"):
+            return Finding("left_out", f"the command leaves out {', '.join(left_out) or 'every model'}")
+        return None

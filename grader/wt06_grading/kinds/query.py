@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .base import Incident, Kind, Param, Verdict, where
+from wt06.results import compare as compare_results
+
+from .base import Finding, Incident, Kind, Known, Param, QuestionError
 from .running import query
 
 
@@ -27,47 +29,44 @@ class Query(Kind):
         Param("moments", str, "now", "now (the story's now) or replay (every replay moment)"),
     )
     default_incidents = ("canonical", "skipped_marts")
+    properties = {
+        "error": "your query raised an error there",
+        "columns": "your query does not return the columns asked for there",
+        "rows": "your query's rows are not what that incident's data gives",
+    }
 
     def validate(self, raw: dict, where_: str) -> dict:
         params = super().validate(raw, where_)
         if params["moments"] not in ("now", "replay"):
-            from .base import QuestionError
-
             raise QuestionError(f"{where_}: moments must be now or replay")
         return params
 
     def task(self, question, answer):
         return {"sql": answer, "moments": question.params["moments"]}
 
-    def run(self, task: dict, incidents: list[Incident], workspace: Path) -> dict:
-        out = {}
-        for incident in incidents:
-            moments = incident.moments if task["moments"] == "replay" else [incident.now]
-            out[incident.id] = {"story": incident.story,
-                                "at": {m: query(incident.warehouse, task["sql"], m) for m in moments}}
-        return out
+    def run_one(self, task: dict, incident: Incident, workspace: Path) -> dict:
+        moments = incident.moments if task["moments"] == "replay" else [incident.now]
+        return {"at": {m: query(incident.warehouse, task["sql"], m) for m in moments}}
 
-    def compare(self, question, student: dict, reference: dict) -> Verdict:
-        from wt06.results import compare
-
+    def judge(self, question, got: dict, expected: dict, known: Known) -> Finding | None:
         columns = [c.lower() for c in question.params["columns"]]
         replay = question.params["moments"] == "replay"
-        for incident, expected_runs in reference.items():
-            story = expected_runs["story"]
-            own = story == "canonical"
-            got_runs = (student.get(incident) or {}).get("at", {})
-            for moment, expected in expected_runs["at"].items():
-                place = where(story) + (f" at as_of() = {moment}" if replay and own else
-                                        " at one of the replayed moments" if replay else "")
-                got = got_runs.get(moment)
-                if got is None or "error" in got:
-                    reason = got["error"] if got else "no result"
-                    return Verdict(False, f"On {place} your query failed: {reason}")
-                wanted = {"columns": columns, "rows": [[row[expected["columns"].index(c)] for c in columns]
-                                                       for row in expected["rows"]]}
-                result = compare(got, wanted, ordered=question.params["ordered"],
-                                 tolerance=float(question.params["tolerance"]), where=place, show_values=own)
-                if not result:
-                    message = result.message[0].upper() + result.message[1:]
-                    return Verdict(False, f"{message}. {question.hint}".strip())
-        return Verdict(True)
+        for moment, wanted_result in expected["at"].items():
+            place = f"at as_of() = {moment}" if replay else "at the story's now"
+            result = (got.get("at") or {}).get(moment)
+            if not isinstance(result, dict) or "error" in result:
+                error = result.get("error") if isinstance(result, dict) else "no result"
+                return Finding("error", f"{place} your query failed: {error}")
+            if any(c not in result.get("columns", []) for c in columns):
+                have = ", ".join(result.get("columns", [])) or "none"
+                return Finding("columns", f"{place} your query has no column "
+                                          f"{', '.join(c for c in columns if c not in result.get('columns', []))} "
+                                          f"(its columns: {have})")
+            wanted = {"columns": columns,
+                      "rows": [[row[wanted_result["columns"].index(c)] for c in columns]
+                               for row in wanted_result["rows"]]}
+            same = compare_results(result, wanted, ordered=question.params["ordered"],
+                                   tolerance=float(question.params["tolerance"]), where="your incident " + place)
+            if not same:
+                return Finding("rows", same.message)
+        return None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .base import Incident, Kind, Verdict
+from .base import Finding, Incident, Kind, Known
 from .running import Workspace
 
 
@@ -17,33 +17,35 @@ class Selector(Kind):
     name = "selector"
     answer_type = "value"
     default_incidents = ("canonical",)
+    properties = {
+        "error": "dbt could not use the selector there",
+        "selection": "the selector does not pick the models asked for there",
+    }
 
     def task(self, question, answer):
         if not isinstance(answer, str) or not answer.strip():
             return f"{question.answer.name} must be a non-empty string"
         if answer.strip().startswith("-"):
             return f"{question.answer.name} is the selector alone, without --select"
+        if len(answer) > MAX_SELECTOR:
+            return f"{question.answer.name} is {len(answer):,} characters long: a selector is a few words"
         return {"selector": answer.strip()}
 
-    def run(self, task: dict, incidents: list[Incident], workspace: Path) -> dict:
-        out = {}
-        for incident in incidents:
-            space = Workspace(workspace, incident)
-            try:
-                out[incident.id] = space.dbt(["dbt", "ls", "--resource-type", "model", "--output", "name",
-                                              "--select", task["selector"]])
-            finally:
-                space.remove()
-        return out
+    def run_one(self, task: dict, incident: Incident, workspace: Path) -> dict:
+        space = Workspace(workspace, incident)
+        try:
+            return space.dbt(["dbt", "ls", "--resource-type", "model", "--output", "name",
+                              "--select", task["selector"]])
+        finally:
+            space.remove()
 
-    def compare(self, question, student: dict, reference: dict) -> Verdict:
-        for incident, expected in reference.items():
-            got = student.get(incident)
-            if got is None:
-                return Verdict(False, "dbt did not run your selector.")
-            if not got["success"]:
-                return Verdict(False, f"dbt could not use the selector: {got['error']}")
-            if sorted(got["listed"]) != sorted(expected["listed"]):
-                picked = ", ".join(sorted(got["listed"])) or "nothing"
-                return Verdict(False, f"The selector picks {picked}. {question.hint}".strip())
-        return Verdict(True)
+    def judge(self, question, got: dict, expected: dict, known: Known) -> Finding | None:
+        if not got.get("success"):
+            return Finding("error", f"dbt could not use the selector: {got.get('error') or 'it selected nothing'}")
+        if sorted(got.get("listed", [])) != sorted(expected["listed"]):
+            picked = ", ".join(sorted(got.get("listed", []))) or "nothing"
+            return Finding("selection", f"the selector picks {picked}")
+        return None
+
+
+MAX_SELECTOR = 2000

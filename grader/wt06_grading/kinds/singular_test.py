@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .base import Incident, Kind, Verdict, where
+from .base import Finding, Incident, Kind, Known
 from .running import Workspace
 
 
@@ -22,38 +22,37 @@ class SingularTest(Kind):
     name = "singular_test"
     answer_type = "file"
     default_incidents = ("canonical", "skipped_marts")
+    properties = {
+        "error": "your test could not be run there",
+        "states": "your test gives the wrong verdict in some of the states",
+    }
 
     def task(self, question, answer):
         return {"files": {question.answer.name: answer}, "test": Path(question.answer.name).stem}
 
-    def run(self, task: dict, incidents: list[Incident], workspace: Path) -> dict:
+    def run_one(self, task: dict, incident: Incident, workspace: Path) -> dict:
         from wt06.singular_test import run_states
 
-        out = {}
-        for incident in incidents:
-            space = Workspace(workspace, incident, task["files"])
-            try:
-                outcome = run_states(space.warehouse, space.project, space.folder / "states-work", test=task["test"])
-                out[incident.id] = {"story": incident.story, "passed": outcome["passed"],
-                                    "states": [{k: s[k] for k in ("state", "expected", "status")}
-                                               for s in outcome["states"]]}
-            except Exception as exc:  # noqa: BLE001 (the test does not compile, the rebuild fails...)
-                out[incident.id] = {"story": incident.story, "passed": False,
-                                    "error": " ".join(str(exc).split())[:300]}
-            finally:
-                space.remove()
-        return out
+        space = Workspace(workspace, incident, task["files"])
+        try:
+            outcome = run_states(space.warehouse, space.project, space.folder / "states-work", test=task["test"])
+            return {"states": [{k: s[k] for k in ("state", "expected", "status")} for s in outcome["states"]]}
+        except Exception as exc:  # noqa: BLE001 (the test does not compile, the rebuild fails...)
+            return {"error": " ".join(str(exc).split())[:300]}
+        finally:
+            space.remove()
 
-    def compare(self, question, student: dict, reference: dict) -> Verdict:
-        for incident, expected in reference.items():
-            got = student.get(incident) or {}
-            place = where(expected["story"])
-            if got.get("error"):
-                return Verdict(False, f"On {place} your test could not be run: {got['error']}")
-            wrong = [s for s in got.get("states", []) if s["status"] != s["expected"]]
-            if wrong or not got.get("passed"):
-                first = wrong[0] if wrong else {"state": "a state", "status": "?", "expected": "?"}
-                more = f" (and {len(wrong) - 1} other state(s))" if len(wrong) > 1 else ""
-                return Verdict(False, f"On {place}, with {first['state']}, your test says {first['status']!r}: "
-                                      f"it should {first['expected']}{more}. {question.hint}".strip())
-        return Verdict(True)
+    def judge(self, question, got: dict, expected: dict, known: Known) -> Finding | None:
+        if got.get("error") or not isinstance(got.get("states"), list):
+            return Finding("error", f"your test could not be run: {got.get('error') or 'no result'}")
+        # the states are the reference's (the matrix is the course's, not the answer's): a
+        # state the student's run reports that the reference does not have is ignored
+        wanted = {s["state"]: s["expected"] for s in expected["states"]}
+        statuses = {s.get("state"): s.get("status") for s in got["states"] if isinstance(s, dict)}
+        wrong = [(state, statuses.get(state), should) for state, should in wanted.items()
+                 if statuses.get(state) != should]
+        if not wrong:
+            return None
+        state, status, should = wrong[0]
+        more = f" (and {len(wrong) - 1} other state(s))" if len(wrong) > 1 else ""
+        return Finding("states", f"with {state}, your test says {status!r}: it should {should}{more}")

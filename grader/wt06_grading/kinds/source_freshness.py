@@ -1,12 +1,13 @@
 """``source_freshness``: the student's source YAML, judged by replaying the history.
 
 The file the student's notebook wrote replaces the project's source file in a fresh copy
-of the project; ``wt06.freshness.check`` then replays ``dbt source freshness`` at 09:00 on
-every day of each incident, with the configuration dbt itself parses from the file (both
-``config:`` and top-level forms, table overrides, ``freshness: null``), counting only the
-rows loaded by each moment, and judges it against what really happened: no error on a
-day the loader delivered (a false alarm); on a loader outage, an error within
-``detect_within_days`` of the first missed load. The same function drives the visible
+of the project; in the checker, ``wt06.freshness.replay`` replays ``dbt source freshness``
+at 09:00 on every day of each incident, with the configuration dbt itself parses from the
+file (both ``config:`` and top-level forms, table overrides, ``freshness: null``),
+counting only the rows loaded by each moment. The worker judges the replay with
+``wt06.freshness.judge`` against what really happened (which the checker never sees): no
+error on a day the loader delivered (a false alarm); on a loader outage, an error within
+``detect_within_days`` of the first missed load. The same functions drive the visible
 check in notebook 05.
 """
 
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .base import Incident, Kind, Param, Verdict, where
+from .base import Finding, Incident, Kind, Known, Param
 from .running import Workspace
 
 
@@ -23,49 +24,47 @@ class SourceFreshness(Kind):
     answer_type = "file"
     params = (Param("detect_within_days", (int, float), 4, "days within which a loader outage must error"),)
     default_incidents = ("canonical", "skipped_marts", "loader_outage")
+    properties = {
+        "unreadable": "dbt cannot read the freshness configuration there",
+        "false_alarm": "your configuration raises an error on a day the loader was delivering",
+        "missed": "the loader stops, and your configuration does not error in time",
+    }
 
     def task(self, question, answer):
-        return {"files": {question.answer.name: answer}, "days": question.params["detect_within_days"]}
+        return {"files": {question.answer.name: answer}}
 
-    def run(self, task: dict, incidents: list[Incident], workspace: Path) -> dict:
+    def run_one(self, task: dict, incident: Incident, workspace: Path) -> dict:
+        """What ``dbt source freshness`` would say at 09:00 on every day up to the incident's now
+        (the replay alone: judging it needs what happened, which only the worker knows)."""
         from wt06 import freshness
 
-        out = {}
-        for incident in incidents:
-            space = Workspace(workspace, incident, task["files"])
-            try:
-                verdict = freshness.check(space.warehouse, space.project, space.folder, incident.facts["truth"],
-                                          detect_within_days=task["days"])["verdict"]
-                out[incident.id] = {"story": incident.story, "passed": verdict["passed"],
-                                    "false_alarms": len(verdict["false_alarms"]),
-                                    "first_false_alarm": (verdict["false_alarms"] or [{}])[0].get("moment"),
-                                    "detected": verdict["detected_at"] is not None,
-                                    "delay_days": verdict["detection_delay_days"]}
-            except Exception as exc:  # noqa: BLE001 (dbt could not parse the file, say)
-                out[incident.id] = {"story": incident.story, "passed": False,
-                                    "error": " ".join(str(exc).split())[:300]}
-            finally:
-                space.remove()
-        return out
+        space = Workspace(workspace, incident, task["files"])
+        try:
+            return {"replay": freshness.replay(space.warehouse, space.project, space.folder, until=incident.now)}
+        except Exception as exc:  # noqa: BLE001 (dbt could not parse the file, say)
+            return {"unreadable": " ".join(str(exc).split())[:300]}
+        finally:
+            space.remove()
 
-    def compare(self, question, student: dict, reference: dict) -> Verdict:
+    def judge(self, question, got: dict, expected: dict, known: Known) -> Finding | None:
+        from wt06 import freshness
+
+        if "unreadable" in got or not isinstance(got.get("replay"), dict):
+            return Finding("unreadable", "the freshness configuration could not be replayed: "
+                                         f"{got.get('unreadable') or 'no result'}")
         days = question.params["detect_within_days"]
-        for incident, expected in reference.items():
-            got = student.get(incident) or {}
-            place = where(expected["story"])
-            own = expected["story"] == "canonical"
-            if got.get("error"):
-                return Verdict(False, f"On {place} the freshness configuration could not be replayed: "
-                                      f"{got['error']}")
-            if got.get("passed"):
-                continue
-            if got.get("false_alarms"):
-                first = f", the first at {got['first_false_alarm']}" if own else ""
-                return Verdict(False, f"On {place} your configuration raises {got['false_alarms']} false "
-                                      f"alarm(s) on days the loader was delivering{first}. {question.hint}".strip())
-            if expected["story"] == "loader_outage":
-                late = "never errors" if not got.get("detected") else f"errors only after {got['delay_days']:g} days"
-                return Verdict(False, f"On {place} the loader stops, and your configuration {late} "
-                                      f"(it must error within {days:g} days). {question.hint}".strip())
-            return Verdict(False, f"On {place} your configuration does not pass the replay. {question.hint}".strip())
-        return Verdict(True)
+        try:
+            verdict = freshness.judge(got["replay"], known.truth, detect_within_days=days)
+        except (KeyError, TypeError, ValueError, IndexError):
+            return Finding("unreadable", "the replay of your configuration could not be read")
+        if verdict["passed"]:
+            return None
+        if verdict["false_alarms"]:
+            first = verdict["false_alarms"][0]
+            return Finding("false_alarm", f"your configuration raises {len(verdict['false_alarms'])} false "
+                                          f"alarm(s) on days the loader was delivering, the first at "
+                                          f"{first['moment']} ({', '.join(first['tables'])})")
+        late = "never errors" if verdict["detected_at"] is None else \
+            f"errors only after {verdict['detection_delay_days']:g} days"
+        return Finding("missed", f"the loader stops, and your configuration {late} (it must error within "
+                                 f"{days:g} days)")

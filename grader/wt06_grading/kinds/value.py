@@ -2,16 +2,17 @@
 
 The value is what the student's variable held after their notebook ran. On the
 student's own incident that is all; on other incidents (``incidents:`` in the
-declaration) the worker runs the notebook again, up to the answer cell, on each of them,
-so an answer must follow the data and the project there too (``affected_models`` is
-empty on an incident where the scheduler never skipped anything). Text is compared
-without surrounding spaces; a list, tuple or set as a set of texts. A message shows the
-student's value only for their own incident.
+declaration) the worker runs the notebook again, up to the answer cell, on each of them
+(the job sees that incident's warehouse and nothing else), so an answer must follow the
+data and the project there too (``affected_models`` is empty on an incident where the
+scheduler never skipped anything). The value must be of the reference's type (text, or
+a collection of texts); text is compared without surrounding spaces, a list, tuple or
+set as a set of texts. A message shows the student's value only for their own incident.
 """
 
 from __future__ import annotations
 
-from .base import Kind, Verdict, where
+from .base import Finding, Kind, Known
 
 
 def normalise(value):
@@ -28,22 +29,37 @@ def shown(value) -> str:
     return repr(value)
 
 
+def _shape(value) -> str:
+    """The JSON type of an answer: text, a collection of texts, or something else."""
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return "texts"
+    return "other"
+
+
+SHAPES = {"text": "a string", "texts": "a set of strings"}
+
+
 class Value(Kind):
     name = "value"
     answer_type = "value"
     default_incidents = ("canonical",)
-    reruns = True  # the worker re-runs the notebook on the question's other incidents
+    reruns = True
+    properties = {
+        "missing": "your code did not produce {answer} there",
+        "type": "{answer} is not the kind of value asked for there",
+        "value": "{answer} is not right there",
+    }
 
-    def compare(self, question, student: dict, reference: dict) -> Verdict:
-        """``student``/``reference``: incident id -> {"story", "value"} (or {"story", "problem"})."""
-        for incident, expected in reference.items():
-            got = student.get(incident) or {}
-            place = where(expected["story"])
-            if "value" not in got:
-                problem = got.get("problem") or "it was not assigned"
-                return Verdict(False, f"On {place}, {question.answer.name} could not be read: {problem}.")
-            if normalise(got["value"]) != normalise(expected["value"]):
-                mine = f" = {shown(got['value'])}" if expected["story"] == "canonical" else ""
-                return Verdict(False, f"On {place}, {question.answer.name}{mine} is not right. "
-                                      f"{question.hint}".strip())
-        return Verdict(True)
+    def judge(self, question, got: dict, expected: dict, known: Known) -> Finding | None:
+        """``got``/``expected``: {"value": ...} or {"problem": ...} (as the notebook run left it)."""
+        name = question.answer.name
+        if "value" not in got:
+            return Finding("missing", f"{name} could not be read: {got.get('problem') or 'it was not assigned'}")
+        wanted = _shape(expected["value"])
+        if _shape(got["value"]) != wanted:
+            return Finding("type", f"{name} must be {SHAPES.get(wanted, 'a plain value')}")
+        if normalise(got["value"]) != normalise(expected["value"]):
+            return Finding("value", f"{name} = {shown(got['value'])} is not right")
+        return None

@@ -19,6 +19,8 @@ from pathlib import Path
 def run_job(spec: dict, emit) -> None:
     from ..kinds import KINDS
     from ..kinds.base import Incident
+
+    reset_counts()
     incidents = [Incident(**raw) for raw in spec["incidents"]]
     workspace = Path.cwd()
     for task in spec["tasks"]:
@@ -32,3 +34,18 @@ def run_job(spec: dict, emit) -> None:
             result = {"checker_error": f"{type(exc).__name__}: {exc}"[:600]}
         emit({"event": "result", "question": task["question"], "result": result,
               "seconds": round(time.monotonic() - started, 3)})
+    emit_counts(emit)
+
+
+def reset_counts() -> None:
+    """Count this job's dbt work only (a forked job inherits the zygote's counters)."""
+    from wt06 import dbt_runner
+
+    dbt_runner.INVOCATIONS["count"] = dbt_runner.PARSES["count"] = 0
+
+
+def emit_counts(emit) -> None:
+    """How much dbt work the job did (the worker adds it up per submission; make bench shows it)."""
+    from wt06 import dbt_runner
+
+    emit({"event": "counts", "invocations": dbt_runner.INVOCATIONS["count"], "parses": dbt_runner.PARSES["count"]})

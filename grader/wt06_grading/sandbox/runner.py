@@ -265,6 +265,9 @@ def run_job(spec: dict, emit) -> None:
             os.makedirs(os.environ[variable], exist_ok=True)
     runner = Runner()
     sys.stdout, sys.stderr = _Stream(runner, "stdout"), _Stream(runner, "stderr")
+    from .checker import emit_counts, reset_counts
+
+    reset_counts()
     if "runs" in spec:
         run_again(runner, spec, emit)
         return
@@ -287,3 +290,4 @@ def run_job(spec: dict, emit) -> None:
             if state and known.get(key) != digest:
                 known[key] = digest
                 emit({"event": "answer", "type": answer["type"], "name": answer["name"], "cell": index, **state})
+    emit_counts(emit)
