@@ -13,7 +13,9 @@ the model answers' code.
 from __future__ import annotations
 
 import dataclasses
+import shutil
 import tempfile
+import time
 from pathlib import Path
 
 import nbformat
@@ -69,22 +71,41 @@ def local_worker_env(course: Path) -> dict:
 
 def course_bundle(course: Path = layout.GRADER, *, only: list[str] | None = None, cell_timeout: int = 60,
                   sandbox: bool = True, db_url: str | None = None, source: Path | None = None,
-                  data_dir: Path | None = None, project: Path | None = None) -> CourseBundle:
-    """Everything a worker needs to grade ``course``'s submissions (runs on the driver)."""
+                  data_dir: Path | None = None, project: Path | None = None, runner: str = "sandbox",
+                  say=None, timings: dict | None = None) -> CourseBundle:
+    """Everything a worker needs to grade ``course``'s submissions (runs on the driver).
+
+    ``runner``: how notebooks execute (execution.py): ``sandbox`` (the warm sandboxed
+    runner) or ``jupyter`` (stock Jupyter kernels, outside the sandbox). ``say`` hears
+    each stage as it starts (the progress display); ``timings`` receives each stage's
+    seconds (release, incidents, references: make bench's start-up rows).
+    """
     from wt06.errors import CourseError
 
     from .worker import GradingWorker
+
+    say = say or (lambda _: None)
+    timings = timings if timings is not None else {}
+    clock = time.monotonic()
+
+    def stage(name: str) -> None:
+        nonlocal clock
+        now = time.monotonic()
+        timings[name] = round(now - clock, 3)
+        clock = now
 
     course = Path(course)
     source = Path(source or course / "source" / layout.ASSIGNMENT)
     data_dir = Path(data_dir or paths.data_dir())
     project = Path(project or paths.project_dir())
+    say("releasing the notebooks (nbgrader, once per version of the instructor notebooks)")
     released = generate_cached(course, layout.cache_dir(course), db_url=db_url)
     release = {p.stem: nbformat.read(p, as_version=4) for p in sorted(released.glob("*.ipynb"))}
     unknown = sorted(set(only or []) - set(release))
     if unknown:
         raise CourseError(f"no notebook named {', '.join(unknown)} in the assignment (it has {', '.join(release)})")
     course_questions = questions.load(source)
+    stage("release")
     files = {f"release/{p.name}": p.read_bytes() for p in sorted(released.glob("*.ipynb"))}
     files.update(course_files(data_dir, project))
     settings = {
@@ -95,16 +116,37 @@ def course_bundle(course: Path = layout.GRADER, *, only: list[str] | None = None
         "cells": graded_cells(release, only),
         "only": list(only) if only else None,
         "cell_timeout": cell_timeout,
+        "runner": runner,
         "reference": {},
     }
     shared_cache = layout.cache_dir(course) / "incidents"
+    say("building the grading incidents (once per course secret and version)")
+    _build_incidents(files, settings["incidents"], shared_cache)
+    stage("incidents")
 
     def worker():
         folder = Path(tempfile.mkdtemp(prefix="wt06-reference-"))
         return GradingWorker(CourseBundle(files, settings), folder, sandbox_spec(sandbox), incident_cache=shared_cache)
 
+    say("computing the reference results (once per version of the course)")
     settings["reference"] = reference.load_or_compute(CourseBundle(files, settings), worker, course, source)
+    stage("references")
     return CourseBundle(files, settings)
+
+
+def _build_incidents(files: dict[str, bytes], specs: list[dict], cache: Path) -> None:
+    """Build (or find built) every incident of the course into the machine's shared cache."""
+    folder = Path(tempfile.mkdtemp(prefix="wt06-incidents-"))
+    try:
+        for relative, data in CourseBundle(files, {}).under("course").items():
+            target = folder / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        cache.mkdir(parents=True, exist_ok=True)
+        for spec in specs:
+            incidents.build(incidents.IncidentSpec(**spec), cache, course=folder, project=folder / "dbt_project")
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _plain(question: questions.Question) -> dict:

@@ -82,10 +82,13 @@ def project_files(source: Path = layout.SOURCE) -> dict[str, str]:
 def cache_key(bundle, source: Path) -> str:
     """Everything that shapes reference results: the course, the solutions, the grader's code.
 
-    Not the sandbox: the model answers are the instructor's trusted code and give the same
-    results in it or out of it, so one computation serves batches graded either way.
+    Not the sandbox nor the notebook runner: the model answers are the instructor's
+    trusted code and give the same results in the sandbox or out of it, in the fast runner
+    or a Jupyter kernel (tests/grader/test_execution_parity.py), so one computation serves
+    batches graded either way.
     """
-    shaping = {k: v for k, v in bundle.settings.items() if k not in ("reference", "only", "cells", "cell_timeout")}
+    shaping = {k: v for k, v in bundle.settings.items()
+               if k not in ("reference", "only", "cells", "cell_timeout", "runner")}
     digest = hashlib.sha256(json.dumps(shaping, sort_keys=True, default=str).encode())
     for name in sorted(bundle.files):
         digest.update(name.encode() + b"\0" + bundle.files[name])

@@ -49,6 +49,7 @@ import nbformat
 from . import feedback, incidents, scoring
 from .assemble import assemble
 from .contract import CourseBundle, Note, SandboxSpec, SubmissionJob, SubmissionResult
+from .execution import runner_for
 from .intake import Intake, take_in
 from .jobs import NO_DATA, JobClient
 from .kinds import KINDS
@@ -65,6 +66,8 @@ PRELOAD = ("pandas", "duckdb", "yaml", "matplotlib.pyplot", "matplotlib_inline.b
            "dbt.adapters.duckdb.impl", "wt06.notebook", "wt06.plots", "wt06.monitor", "wt06.dbt_runner",
            "wt06.freshness", "wt06.singular_test", "wt06.orchestrator", "nbformat")
 NO_SANDBOX_NOTE = "graded WITHOUT the sandbox (--no-sandbox): student code ran with the grader's rights"
+JUPYTER_NOTE = ("graded in stock Jupyter kernels (--runner jupyter), WITHOUT the sandbox: student code ran "
+                "with the grader's rights")
 NOTEBOOK_SECONDS = 900  # a notebook's hard limit, whatever its cells' limits add up to
 IDLE_GRACE = 15  # seconds past a cell's limit before a cell that ignores it ends its notebook
 CHECKER_SECONDS = 900
@@ -110,6 +113,7 @@ class Checked:
     verdicts: dict[str, Verdict] = field(default_factory=dict)  # question id -> verdict
     seconds: float = 0.0
     by_kind: dict[str, float] = field(default_factory=dict)  # kind -> checker seconds
+    by_incident: dict[str, float] = field(default_factory=dict)  # incident id -> checker seconds
     counts: dict[str, int] = field(default_factory=dict)
 
 
@@ -124,7 +128,8 @@ class GradingWorker:
         bundle.verify()
         self.bundle = bundle
         self.settings = bundle.settings
-        self.sandbox = sandbox.enabled
+        self.runner_name = self.settings.get("runner", "sandbox")
+        self.sandbox = sandbox.enabled and self.runner_name == "sandbox"  # Jupyter kernels run outside it
         self.cell_timeout = int(self.settings["cell_timeout"])
         self.reference = self.settings["reference"]
         self.only = self.settings.get("only")
@@ -146,13 +151,14 @@ class GradingWorker:
             preload=PRELOAD, parse=(f"{bwrap.COURSE_MOUNT if self.sandbox else self.course_dir}/dbt_project",)))
         self.jobs = JobClient(self.zygote, sandbox=self.sandbox, scratch=self.scratch, limits=self.limits,
                               course=self.course_dir, views=self.views)
+        self.notebooks = runner_for(self.runner_name, self.jobs)  # execution.py
         # What the worker alone knows of each graded incident, and what a checker job is given.
         self.known = {b.spec.id: Known(b.spec.story, b.facts.get("truth", {})) for b in built}
         self.graded = [Incident(id=b.spec.id, warehouse=f"{self.jobs.view(b.spec.id)}/warehouse.duckdb",
                                 now=b.now, moments=b.moments, project=f"{self.jobs.course}/dbt_project")
                        for b in built]
         self.canonical = next(b.spec.id for b in built if b.spec.story == CANONICAL)
-        self.digest = digest(_shaping_digest(bundle), _code_digest(), self.sandbox)
+        self.digest = digest(_shaping_digest(bundle), _code_digest(), self.sandbox, self.runner_name)
         self.memo = Memo(Path(memo) if memo else self.incident_cache.parent / "memo")
         self.task_seconds: dict[str, float] = {}  # question id -> seconds its last checker task took
         self.name = f"{socket.gethostname()}:{os.getpid()}"
@@ -219,9 +225,9 @@ class GradingWorker:
             executed.seconds = time.monotonic() - started
             return executed
         deadline = min(NOTEBOOK_SECONDS, 30 + self.cell_timeout * max(1, sum(c is not None for c in cells)))
-        ran = self.jobs.run("notebook", {"cells": cells, "answers": [{"type": a.type, "name": a.name} for a in wanted],
-                                         "cell_timeout": self.cell_timeout},
-                            root=self.jobs.root(), deadline=deadline, idle=self.cell_timeout + IDLE_GRACE)
+        ran = self.notebooks.run({"cells": cells, "answers": [{"type": a.type, "name": a.name} for a in wanted],
+                                  "cell_timeout": self.cell_timeout},
+                                 root=self.notebooks.root(), deadline=deadline, idle=self.cell_timeout + IDLE_GRACE)
         executed = Executed(notebook, lost=ran.lost)
         reached = -1
         for event in ran.events:
@@ -233,7 +239,8 @@ class GradingWorker:
                                     if isinstance(o, dict) and o.get("output_type") in
                                     ("stream", "display_data", "execute_result", "error")]
                     count = event.get("execution_count")
-                    cell.execution_count = count if isinstance(count, int) else None
+                    if not event.get("update"):  # a later cell updated a display: outputs only
+                        cell.execution_count = count if isinstance(count, int) else None
                     if event.get("cut"):
                         cell.outputs.append(nbformat.v4.new_output(
                             "stream", name="stdout", text=f"\n... [{event['cut']:,} characters of output cut]\n"))
@@ -308,7 +315,7 @@ class GradingWorker:
                     by_incident.setdefault(incident.id, []).append(question)
         if not by_incident:
             return out
-        root = self.jobs.root()
+        root = self.notebooks.root()
         runs, order = [], []
         for incident_id, asked in by_incident.items():
             last = max(index.get(q.answer_cell, len(notebook.cells) - 1) for q in asked)
@@ -323,9 +330,9 @@ class GradingWorker:
         found = self.memo.get(key)
         if found is None:
             cells = sum(len(r["cells"]) for r in runs)
-            ran = self.jobs.run("notebook", body, root=root, sees=list(by_incident),
-                                deadline=min(NOTEBOOK_SECONDS, 30 + self.cell_timeout * cells),
-                                idle=self.cell_timeout + IDLE_GRACE)
+            ran = self.notebooks.run(body, root=root, sees=list(by_incident),
+                                     deadline=min(NOTEBOOK_SECONDS, 30 + self.cell_timeout * cells),
+                                     idle=self.cell_timeout + IDLE_GRACE)
             found = {}
             for event in ran.events:
                 if event.get("event") == "answer" and isinstance(event.get("run"), int):
@@ -424,6 +431,9 @@ class GradingWorker:
                     if checked is not None and isinstance(event.get("seconds"), (int, float)):
                         kind = next(t["kind"] for t in todo if t["question"] == question)
                         checked.by_kind[kind] = checked.by_kind.get(kind, 0.0) + float(event["seconds"])
+                        for incident, seconds in (event.get("per_incident") or {}).items():
+                            if incident in self.known and isinstance(seconds, (int, float)):
+                                checked.by_incident[incident] = checked.by_incident.get(incident, 0.0) + seconds
                     if ran.clean:
                         self.memo.put(keys[question], result)
                 elif event.get("event") == "counts" and checked is not None:
@@ -446,7 +456,9 @@ class GradingWorker:
         except Exception as exc:  # noqa: BLE001
             intake = Intake(notes=[Note("", f"the submission could not be read ({type(exc).__name__})")])
         result.notes += intake.notes
-        if not self.sandbox:
+        if self.runner_name == "jupyter":
+            result.notes.append(Note("", JUPYTER_NOTE, False))
+        elif not self.sandbox:
             result.notes.append(Note("", NO_SANDBOX_NOTE, False))
         result.timings["intake"] = time.monotonic() - started
 
@@ -489,6 +501,8 @@ class GradingWorker:
         result.timings["hidden checks"] = time.monotonic() - t
         for kind, seconds in checked.by_kind.items():
             result.timings[f"hidden checks: {kind}"] = seconds
+        for incident, seconds in checked.by_incident.items():  # the instructor's view: ids, stories
+            result.timings[f"hidden checks on {incident} ({self.known[incident].story})"] = seconds
         _add(counts, checked.counts)
 
         t = time.monotonic()

@@ -27,6 +27,7 @@ Adding a kind is one module in this package defining a subclass, and its unit te
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -143,14 +144,20 @@ class Kind:
         """The checker task for ``answer`` (a dict), a problem sentence (str), or None (no run)."""
         return None
 
-    def run(self, task: dict, incidents: list[Incident], workspace: Path) -> dict:
-        """``run_one`` on each incident: incident id -> raw result, or {"failed": why} if it raised."""
+    def run(self, task: dict, incidents: list[Incident], workspace: Path, seconds: dict | None = None) -> dict:
+        """``run_one`` on each incident: incident id -> raw result, or {"failed": why} if it raised.
+
+        ``seconds``, if given, receives the time each incident took (make bench shows it).
+        """
         out = {}
         for incident in incidents:
+            started = time.monotonic()
             try:
                 out[incident.id] = self.run_one(task, incident, workspace)
             except Exception as exc:  # noqa: BLE001 (the answer's fault on that incident alone)
                 out[incident.id] = {"failed": " ".join(f"{type(exc).__name__}: {exc}".split())[:400]}
+            if seconds is not None:
+                seconds[incident.id] = round(time.monotonic() - started, 3)
         return out
 
     def run_one(self, task: dict, incident: Incident, workspace: Path) -> dict:

@@ -27,13 +27,14 @@ def run_job(spec: dict, emit) -> None:
         started = time.monotonic()
         kind = KINDS[task["kind"]]
         wanted = [i for i in incidents if i.id in task["incidents"]]
+        per_incident: dict[str, float] = {}
         try:
             with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-                result = kind.run(task["task"], wanted, workspace)
+                result = kind.run(task["task"], wanted, workspace, per_incident)
         except Exception as exc:  # noqa: BLE001 (one broken answer must not stop the others)
             result = {"checker_error": f"{type(exc).__name__}: {exc}"[:600]}
         emit({"event": "result", "question": task["question"], "result": result,
-              "seconds": round(time.monotonic() - started, 3)})
+              "seconds": round(time.monotonic() - started, 3), "per_incident": per_incident})
     emit_counts(emit)
 
 

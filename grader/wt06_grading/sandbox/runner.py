@@ -44,8 +44,15 @@ class _Cell:
     def __init__(self) -> None:
         self.outputs: list[dict] = []
         self.cut = 0
+        self.clear_pending = False  # clear_output(wait=True): clear when the next output comes
+
+    def _clear_if_pending(self) -> None:
+        if self.clear_pending:
+            self.outputs.clear()
+            self.clear_pending = False
 
     def add(self, output: dict) -> None:
+        self._clear_if_pending()
         if len(self.outputs) >= MAX_OUTPUTS:
             self.cut += 1
             return
@@ -55,6 +62,7 @@ class _Cell:
         self.outputs.append(output)
 
     def stream(self, name: str, text: str) -> None:
+        self._clear_if_pending()
         last = self.outputs[-1] if self.outputs else None
         if last is None or last.get("output_type") != "stream" or last["name"] != name:
             if len(self.outputs) >= MAX_OUTPUTS:
@@ -88,6 +96,34 @@ class _Stream(io.TextIOBase):
         return False
 
 
+class _FdCapture:
+    """Output written to file descriptors 1 and 2 (a subprocess, ``os.write``, C code), as a
+    Jupyter kernel captures it: the descriptors point at files in the job's folder, read
+    after each cell."""
+
+    def __init__(self, folder: str) -> None:
+        self.files = {}
+        for fd, name in ((1, "stdout"), (2, "stderr")):
+            handle = os.open(os.path.join(folder, f".fd{fd}"), os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
+            os.dup2(handle, fd)
+            os.close(handle)
+            self.files[name] = [fd, 0]
+
+    def read(self) -> list[tuple[str, str]]:
+        out = []
+        for name, state in self.files.items():
+            fd, position = state
+            try:
+                size = os.fstat(fd).st_size
+            except OSError:
+                continue
+            if size > position:
+                data = os.pread(fd, min(size - position, MAX_STREAM_CHARS + 1), position)
+                state[1] = size  # what is past the cap is skipped (the stream's own cap counts it)
+                out.append((name, data.decode(errors="replace")))
+        return out
+
+
 class Runner:
     """An IPython shell whose outputs go into the current cell's output list."""
 
@@ -100,10 +136,20 @@ class Runner:
 
         class Publisher(DisplayPublisher):
             def publish(self, data, metadata=None, source=None, *, transient=None, update=False, **kwargs):
-                runner.cell.add({"output_type": "display_data", "data": dict(data), "metadata": dict(metadata or {})})
+                display_id = (transient or {}).get("display_id")
+                if update and display_id is not None:  # as a Jupyter front end: replace, do not append
+                    runner.update_display(display_id, dict(data), dict(metadata or {}))
+                    return
+                output = {"output_type": "display_data", "data": dict(data), "metadata": dict(metadata or {})}
+                runner.cell.add(output)
+                if display_id is not None and output in runner.cell.outputs:
+                    runner.displays.setdefault(display_id, []).append((runner.index, output))
 
             def clear_output(self, wait=False):
-                runner.cell.outputs.clear()
+                if wait:
+                    runner.cell.clear_pending = True
+                else:
+                    runner.cell.outputs.clear()
 
         class Hook(DisplayHook):
             def start_displayhook(self):
@@ -119,10 +165,16 @@ class Runner:
                 if self._result is not None:
                     data, metadata = self._result
                     runner.cell.add({"output_type": "execute_result", "data": data, "metadata": metadata,
-                                     "execution_count": self.shell.execution_count})
+                                     "execution_count": runner.count})  # Out[n] of In[n], as in Jupyter
                 self._result = None
 
         self.cell = _Cell()
+        self.index = -1  # the notebook cell being run
+        self.count = 0  # its execution count
+        self.cells: dict[int, _Cell] = {}  # every cell run so far (a display in it may be updated later)
+        self.displays: dict[str, list[tuple[int, dict]]] = {}  # display id -> (cell, output) shown with it
+        self.updated: set[int] = set()  # earlier cells whose displays a later cell updated
+        self.fd_capture: _FdCapture | None = None
         self.shell = InteractiveShell.instance(displayhook_class=Hook, display_pub_class=Publisher,
                                                colors="nocolor")
         self.shell.enable_gui = lambda gui=None: None  # %matplotlib inline needs no event loop
@@ -134,9 +186,19 @@ class Runner:
         self.cell.add({"output_type": "error", "ename": str(name), "evalue": str(evalue)[:5000],
                        "traceback": [str(line)[:5000] for line in list(stb)[-60:]]})
 
-    def run_cell(self, source: str, timeout: float) -> tuple[list[dict], int | None, int]:
+    def update_display(self, display_id: str, data: dict, metadata: dict) -> None:
+        """``update_display``: every output shown with ``display_id`` takes the new data."""
+        for index, output in self.displays.get(display_id, []):
+            output["data"], output["metadata"] = data, metadata
+            if index != self.index:
+                self.updated.add(index)
+
+    def run_cell(self, source: str, timeout: float, index: int = -1) -> tuple[list[dict], int | None, int]:
         """Run one cell; (outputs, execution count, characters cut)."""
         self.cell = _Cell()
+        self.index = index
+        self.cells[index] = self.cell
+        self.count = self.shell.execution_count  # the number this cell runs as
         message = f"the cell ran longer than {timeout:g} s and was interrupted"
         timed_out = False
 
@@ -154,6 +216,9 @@ class Runner:
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, previous)
+        if self.fd_capture is not None:  # what the cell's code (or a program it ran) wrote to fd 1 and 2
+            for name, text in self.fd_capture.read():
+                self.cell.stream(name, text)
         if timed_out and not any(o.get("ename") == "CellTimeoutError" for o in self.cell.outputs):
             self._record_error(CellTimeoutError, CellTimeoutError(message), [])  # something swallowed it
         for output in self.cell.outputs:
@@ -228,6 +293,12 @@ def read_answer(answer: dict, shell) -> dict:
     raise ValueError(f"unknown answer type {kind!r}")
 
 
+def answers_json(shell, answers: list[dict]) -> str:
+    """Every declared answer's state as JSON text: what a stock Jupyter kernel reports to the
+    kernel back end (execution.py) through ``user_expressions``, without running a cell."""
+    return json.dumps([{**answer, **read_answer(answer, shell)} for answer in answers], default=str)
+
+
 def run_again(runner: Runner, spec: dict, emit) -> None:
     """Run the same notebook again on other incidents, for the answers only.
 
@@ -248,9 +319,19 @@ def run_again(runner: Runner, spec: dict, emit) -> None:
             if source is not None:
                 emit({"event": "begin", "run": number})
                 runner.run_cell(source, timeout)
+                runner.updated.clear()
         for answer in answers:
             state = read_answer(answer, runner.shell)
             emit({"event": "answer", "run": number, "type": answer["type"], "name": answer["name"], **state})
+
+
+def _as_in_a_kernel() -> None:
+    """What libraries decide at import from "am I in a Jupyter kernel?" (imported here in the
+    zygote, without one), set as a kernel sets it: pandas shows up to 20 columns (not the
+    width of a terminal there is none of)."""
+    import pandas as pd
+
+    pd.set_option("display.max_columns", 20)
 
 
 def run_job(spec: dict, emit) -> None:
@@ -264,7 +345,12 @@ def run_job(spec: dict, emit) -> None:
         if os.environ.get(variable):
             os.makedirs(os.environ[variable], exist_ok=True)
     runner = Runner()
+    _as_in_a_kernel()
     sys.stdout, sys.stderr = _Stream(runner, "stdout"), _Stream(runner, "stderr")
+    try:
+        runner.fd_capture = _FdCapture(os.getcwd())
+    except OSError:  # no writable folder: fd-level output is lost, as before
+        runner.fd_capture = None
     from .checker import emit_counts, reset_counts
 
     reset_counts()
@@ -280,9 +366,13 @@ def run_job(spec: dict, emit) -> None:
             continue
         started = time.monotonic()
         emit({"event": "begin", "index": index})
-        outputs, count, cut = runner.run_cell(source, timeout)
+        outputs, count, cut = runner.run_cell(source, timeout, index)
         emit({"event": "cell", "index": index, "outputs": outputs, "execution_count": count, "cut": cut,
               "seconds": round(time.monotonic() - started, 3)})
+        for earlier in sorted(runner.updated):  # a display this cell updated: that cell's outputs again
+            emit({"event": "cell", "index": earlier, "outputs": runner.cells[earlier].outputs,
+                  "execution_count": None, "cut": runner.cells[earlier].cut, "seconds": 0.0, "update": True})
+        runner.updated.clear()
         for answer in answers:
             state = read_answer(answer, runner.shell)
             digest = json.dumps(state, sort_keys=True, default=str)
