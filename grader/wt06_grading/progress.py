@@ -127,7 +127,10 @@ def watching(display: Display):
             return
 
         def wrapper(*args, **kwargs):
-            text = describe(*args, **kwargs)
+            try:
+                text = describe(*args, **kwargs)
+            except Exception:  # noqa: BLE001 (a changed signature: say something plainer, never fail)
+                text = ""
             if text:
                 display.phase(text)
             return original(*args, **kwargs)
@@ -135,17 +138,24 @@ def watching(display: Display):
         setattr(owner, name, wrapper)
         patched.append((owner, name, original))
 
-    def reference_text(bundle_, sandbox, factory, course, source, *rest, **kw):
+    def reference_text(*args, **kwargs):
+        import inspect
+
         from . import layout
 
+        cached = None
         try:
-            key = reference.cache_key(bundle_, sandbox, source)
-            if (layout.cache_dir(course) / "reference" / f"{key}.json").is_file():
-                return "reading the reference results (cached)"
-        except Exception:  # noqa: BLE001
+            bound = inspect.signature(reference.load_or_compute).bind(*args, **kwargs).arguments
+            key_params = inspect.signature(reference.cache_key).parameters
+            key = reference.cache_key(*[bound[p] for p in key_params if p in bound])
+            cached = (layout.cache_dir(bound["course"]) / "reference" / f"{key}.json").is_file()
+        except Exception:  # noqa: BLE001 (whatever the reference module looks like now)
             pass
-        return ("computing the reference results: the model answers run in the sandbox like a submission "
-                "(after a change to the course: a few minutes)")
+        if cached:
+            return "reading the reference results (cached)"
+        return ("computing the reference results" + (" (or reading them, if cached)" if cached is None else "")
+                + ": the model answers run in the sandbox like a submission (after a change to the course: "
+                  "a few minutes)")
 
     built = set()
 
@@ -155,8 +165,9 @@ def watching(display: Display):
         built.add(spec.id)
         return f"grading incident {spec.id}: building or checking it (a new one takes about a minute)"
 
-    wrap(bundle, "generate", lambda *a, **k: "registering the assignment in the gradebook "
-                                             "(nbgrader generate_assignment)")
+    registering = "registering the assignment in the gradebook (nbgrader generate_assignment)"
+    for name in ("generate", "generate_cached"):  # whichever the bundle calls
+        wrap(bundle, name, lambda *a, **k: registering)
     wrap(reference, "load_or_compute", reference_text)
     wrap(incidents, "build", incident_text)
     try:
