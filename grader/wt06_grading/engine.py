@@ -14,17 +14,23 @@ share no filesystem with the driver or each other.
 * ``--cluster tcp://HOST:8786``: a running scheduler whose workers may be on other
   machines (``dask scheduler`` / ``dask worker tcp://HOST:8786 --nthreads 1``).
 
-Results are written as they arrive: feedback and autograded notebooks, the gradebook
-(nbgrader's API, any ``db_url``), then a small record per student under
-``<out>/.wt06/results/``. The grade table is rewritten from those records (every few
-seconds and at the end), so an interrupted batch keeps what finished, and a rerun grades
-only the submissions that are new or changed: a record is reused when its submission's
-content hash and the bundle digest (course, settings, sandbox) are unchanged.
+Results are written as they arrive: the gradebook (nbgrader's API, any ``db_url``; the one
+record of the class), the autograded notebooks of the notebooks graded, an entry per
+notebook in the grading cache (records.py: what the gradebook has no column for), and the
+student's feedback pages (views.py). The grade table is written from the gradebook every
+30 s and at the end, whatever stopped the batch. A rerun grades only what is new, changed
+or missing from the gradebook: a notebook is reused when its cache entry has the
+submission's content hash and the course key (``course_key``: the course, settings and
+sandbox, not which notebooks a run grades) and the gradebook holds its scores. A subset of
+notebooks replaces only their entries, files and grades.
 
 Faults: when a worker dies, Dask reruns its task on another worker; the driver writes
 each submission once, whatever ran twice. A submission whose workers die
 ``max_attempts`` times (Dask's ``allowed-failures`` + 1) is written as ungraded with a
-reason, and the batch goes on. The driver counts the workers lost and the time spent.
+reason, and the batch goes on. Anything else a worker raises is the grader's failure: the
+submission is not written (no zero) and is graded by the next run; a worker that cannot
+start or a sandbox that fails stops the batch (failures.GraderFailure), as do a scheduler
+or a gradebook that do not answer. The driver counts the workers lost and the time spent.
 """
 
 from __future__ import annotations
@@ -374,7 +380,7 @@ def run(
                        cluster=cluster, sandbox=sandbox, worker_class=worker_class, max_attempts=max_attempts,
                        worker_env=worker_env, display=display, stats=stats, graded_now=graded_now, table=table,
                        submitted=Path(submitted), release=release, mark_schemes=mark_schemes or {},
-                       url=gradebook_url, started=started, as_completed=as_completed)
+                       url=gradebook_url, started=started, as_completed=as_completed, force=force)
             else:
                 stats.startup_seconds = time.perf_counter() - started
         finally:  # the table says what the gradebook holds, whatever stopped the batch
@@ -395,7 +401,7 @@ def run(
 
 def _grade(todo, *, bundle, out, gb, store, key, notebooks, jobs, cluster, sandbox, worker_class, max_attempts,
            worker_env, display, stats, graded_now, table, submitted, release, mark_schemes, url, started,
-           as_completed) -> None:
+           as_completed, force=False) -> None:
     from . import gradebook, records
     from .views import write_table
 
@@ -422,6 +428,7 @@ def _grade(todo, *, bundle, out, gb, store, key, notebooks, jobs, cluster, sandb
                     return False
                 student, folder, content = item
                 job = read_job(student, folder)
+                job.reuse = not force  # FORCE=1: the worker computes everything again, kept work included
                 task = _task_key(student, content)
                 jobs_by_key[task] = (student, content, job.timestamp)
                 futures.add(client.submit(grade_task, job, bundle.digest, plugin.name, key=task,
