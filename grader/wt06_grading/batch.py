@@ -167,7 +167,9 @@ def grade_class(
     finally:
         display.close()
     record = records.build(batch.book, records.ResultStore(out), submitted=submitted, course=out)
-    batch.stats.seconds = display.elapsed
+    batch.stats.seconds = display.elapsed  # the whole command's wall time, from the process's start
+    if display.grading_started:  # everything before the first task: imports, the course, the workers
+        batch.stats.startup_seconds = display.grading_started - display.started
     return ClassResult(record, batch.table, display.elapsed, batch.stats, batch.graded_now, sandbox)
 
 

@@ -171,7 +171,7 @@ class BatchStats:
     workers: int = 0
     workers_lost: int = 0
     seconds: float = 0.0  # wall time of the whole command (from the process's start)
-    startup_seconds: float = 0.0  # preparation, bundle and cluster start, before the first task
+    startup_seconds: float = 0.0  # before the first task (make grade: from the process's start; engine.run: its own)
     grading_seconds: float = 0.0  # sum of per-submission grading time on the workers
     per_submission: dict[str, float] = field(default_factory=dict)
     attempts: dict[str, int] = field(default_factory=dict)  # only those tried more than once

@@ -265,6 +265,7 @@ def read_open(gb, only: list[str] | None = None) -> Book:
         Grade,
         MissingEntry,
         Notebook,
+        Student,
         SubmittedAssignment,
         SubmittedNotebook,
     )
@@ -281,9 +282,10 @@ def read_open(gb, only: list[str] | None = None) -> Book:
             for cell, task in sorted(defined, key=lambda item: item[0].name):  # records.py orders them
                 cells.append(CellDef(notebook.name, cell.name, float(cell.max_score or 0.0),
                                      str(cell.cell_type), task, not task and cell.name in answers))
+    people = gb.db.query(Student) if only is None else gb.db.query(Student).filter(Student.id.in_(list(only)))
     students = {s.id: {"first_name": s.first_name or "", "last_name": s.last_name or "",
                        "email": s.email or "", "lms_user_id": getattr(s, "lms_user_id", None) or ""}
-                for s in gb.students if only is None or s.id in only}
+                for s in people}
     submissions: dict[str, BookSubmission] = {}
 
     def scoped(query):
