@@ -11,6 +11,7 @@ pages drive it.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -109,6 +110,11 @@ def test_hand_grades_reach_the_table_and_the_students_page_and_stay_final(formgr
     session, base = formgrader
     _grade(session, base, "ann", 5.0, COMMENT)
     _grade(session, base, "ben", 4.0, "Good.")
+    submission = _submissions(session, base)["ann"]["id"]  # a comment on an answer cell: its question's row
+    comments = session.get(f"{base}/formgrader/api/comments", params={"submission_id": submission}, timeout=30).json()
+    answer = next(c for c in comments if c["name"] == "phantom_alert")
+    assert session.put(f"{base}/formgrader/api/comment/{answer['id']}",
+                       data=json.dumps({"manual_comment": "Nice use of as_of()."}), timeout=30).ok
     record = records.load(course)
     ann = record.student("ann").notebooks[NB]
     postmortem = next(c for c in ann.cells if c.grade_id == "postmortem")
@@ -125,6 +131,8 @@ def test_hand_grades_reach_the_table_and_the_students_page_and_stay_final(formgr
     assert "<script" not in page.lower() and "mathjax" not in page.lower()
     table = write_table(record, course / "grades.csv").read_text()
     assert f"ann,wt06,{NB},postmortem,5,6,graded," in table and COMMENT in table
+    assert f"ann,wt06,{NB},test_phantom_alert,3,3,passed,,Nice use of as_of()." in table
+    assert "Nice use of as_of()." in page
     # a regrade of the same answer keeps the grade final; a changed answer asks for a second look
     _write(course, _graded("ann", "**Summary.** ann's own postmortem. The marts froze."))
     _write(course, _graded("ben", "**Summary.** ben rewrote everything after the deadline."))

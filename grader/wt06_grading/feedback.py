@@ -193,7 +193,7 @@ def render(notebook: nbformat.NotebookNode, rows: list[GradeRow], notes: list[st
     from .contract import Note
     from .records import CellView, NotebookView, fallback_title, question_titles
 
-    titles, _ = question_titles(notebook)
+    titles, _, _ = question_titles(notebook)
     cells = [CellView(r.notebook, r.grade_id, titles.get(r.grade_id) or fallback_title(r.grade_id), r.max_score,
                       r.status == "manual", r.score, r.score, None, r.status, r.reason) for r in rows]
     return page(notebook, NotebookView(title, cells, True, [Note(title, n) for n in notes]), title=title)

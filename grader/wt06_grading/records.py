@@ -275,13 +275,15 @@ def _title(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def question_titles(notebook) -> tuple[dict[str, str], list[str]]:
-    """grade id -> the title of its question, and the graded cells' order, in ``notebook``.
+def question_titles(notebook) -> tuple[dict[str, str], list[str], dict[str, str]]:
+    """In ``notebook``: grade id -> the title of its question, the graded cells' order, and
+    answer cell -> the graded cell that grades it (the next graded cell below it).
 
     A question's title is the heading of the section it is in (the nearest heading above
     the cell), without its number and "Your turn:".
     """
     titles, order, heading = {}, [], ""
+    answers, waiting = {}, []
     for cell in notebook.cells:
         if cell.cell_type == "markdown":
             for line in cell.source.splitlines():
@@ -290,19 +292,25 @@ def question_titles(notebook) -> tuple[dict[str, str], list[str]]:
                     heading = _title(match.group(1))
                     break
         meta = cell.get("metadata", {}).get("nbgrader", {})
-        if (meta.get("grade") or meta.get("task")) and meta.get("grade_id"):
-            order.append(meta["grade_id"])
+        grade_id = meta.get("grade_id")
+        if (meta.get("grade") or meta.get("task")) and grade_id:
+            order.append(grade_id)
             if heading:
-                titles[meta["grade_id"]] = heading
-    return titles, order
+                titles[grade_id] = heading
+            answers.update({answer: grade_id for answer in waiting})
+            waiting = []
+        elif meta.get("solution") and grade_id:
+            waiting.append(grade_id)
+    return titles, order, answers
 
 
-def release_layout(course: Path | None) -> tuple[dict[tuple[str, str], str], list[tuple[str, str]]]:
-    """Titles and order of the graded cells, read from the release (``<course>/release/``)."""
-    titles, order = {}, []
+def release_layout(course: Path | None):
+    """Titles, order and answer cells of the graded cells, read from the release (``<course>/release/``):
+    ({(notebook, grade id): title}, [(notebook, grade id)], {(notebook, answer cell): grade id})."""
+    titles, order, answers = {}, [], {}
     folder = Path(course) / "release" / ASSIGNMENT if course else None
     if folder is None or not folder.is_dir():
-        return titles, order
+        return titles, order, answers
     import nbformat
 
     for path in sorted(folder.glob("*.ipynb")):
@@ -310,10 +318,11 @@ def release_layout(course: Path | None) -> tuple[dict[tuple[str, str], str], lis
             notebook = nbformat.read(path, as_version=4)
         except Exception:  # noqa: BLE001 (a broken release: titles fall back to ids)
             continue
-        named, ordered = question_titles(notebook)
+        named, ordered, graded_by = question_titles(notebook)
         titles.update({(path.stem, grade_id): title for grade_id, title in named.items()})
         order += [(path.stem, grade_id) for grade_id in ordered]
-    return titles, order
+        answers.update({(path.stem, answer): grade_id for answer, grade_id in graded_by.items()})
+    return titles, order, answers
 
 
 def fallback_title(grade_id: str) -> str:
@@ -326,7 +335,7 @@ def build(book, store: ResultStore | None, *, submitted: Path | None = None,
 
     ``release``: ``release_layout(course)`` if already read (titles and order of the cells).
     """
-    titles, order = release if release is not None else release_layout(course)
+    titles, order, answers = release if release is not None else release_layout(course)
     rank = {key: i for i, key in enumerate(order)}
     cells = sorted((c for c in book.cells if not (c.task and not c.max_score)),
                    key=lambda c: (book.notebooks.index(c.notebook), rank.get((c.notebook, c.grade_id), 10**6)))
@@ -336,6 +345,11 @@ def build(book, store: ResultStore | None, *, submitted: Path | None = None,
     views = []
     for name in names:
         submission = book.submissions[name]
+        comments = dict(submission.comments)
+        for (notebook, answer), text in submission.comments.items():  # a comment on an answer cell: its question's
+            question = answers.get((notebook, answer))
+            if question and question != answer:
+                comments[(notebook, question)] = "\n".join(filter(None, [comments.get((notebook, question)), text]))
         record = records.get(name) or {}
         entries = record.get("notebooks", {})
         notebooks: dict[str, NotebookView] = {}
@@ -348,7 +362,7 @@ def build(book, store: ResultStore | None, *, submitted: Path | None = None,
             views_here = []
             for cell in here:
                 grade = submission.grades.get((notebook, cell.grade_id))
-                comment = submission.comments.get((notebook, cell.grade_id), "")
+                comment = comments.get((notebook, cell.grade_id), "")
                 title = titles.get((notebook, cell.grade_id)) or fallback_title(cell.grade_id)
                 view = _cell(cell, grade, cached.get(cell.grade_id), comment, title, scored)
                 if view.reason.startswith("(the grading cache"):
