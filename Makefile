@@ -21,7 +21,7 @@ export DO_NOT_TRACK := 1
 export PLOOMBER_STATS_ENABLED := false
 export PLOOMBER_VERSION_CHECK_DISABLED := true
 
-.PHONY: help setup lab warehouse reset data release export fixtures grade report export-grades test lint bench docs-images clean
+.PHONY: help setup lab warehouse reset data release export fixtures grade feedback formgrade roster report export-grades test lint bench docs-images clean
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -69,22 +69,41 @@ fixtures: $(WAREHOUSE)  ## fill grader/submitted/ with the test suite's fixture 
 # `make grade JOBS=2` grades on two local worker processes (Dask); CLUSTER=tcp://HOST:8786
 # sends the work to a running Dask scheduler instead; STUDENT=alice (or alice,bob) grades
 # just those, into the existing gradebook and table; FORCE=1 regrades everyone (otherwise
-# only new or changed submissions are graded). TIMEOUT is the per-cell limit (s);
-# NOTEBOOKS=01_detect_staleness,... grades a subset; SANDBOX=none grades without the
-# sandbox (see grader/README.md, "Grading safely"). The gradebook is grader/gradebook.db
-# unless WT06_GRADEBOOK_URL names another (postgresql+psycopg://...).
-grade: $(WAREHOUSE)  ## autograde grader/submitted/ in the sandbox (JOBS, CLUSTER, STUDENT): grade table, feedback, gradebook
-	$(BIN)/wt06-grade grade --jobs $(or $(JOBS),1) \
+# only what is new, changed or missing from the gradebook is graded). TIMEOUT is the
+# per-cell limit (s); NOTEBOOKS=01_detect_staleness,... grades a subset (the other
+# notebooks' grades stay); SANDBOX=none grades without the sandbox (see grader/README.md,
+# "Grading safely"). The gradebook is grader/gradebook.db unless WT06_GRADEBOOK_URL names
+# another (postgresql+psycopg://...). wt06-grade's exit status: 0 clean, 1 some submission
+# needs a look, 2 nothing graded (the input is wrong), 3 the grader failed (nothing of it
+# written). make turns any non-zero status into its own 2, so the recipe prints it first.
+grade: $(WAREHOUSE)  ## autograde grader/submitted/ in the sandbox (JOBS, CLUSTER, STUDENT, NOTEBOOKS): gradebook, table, feedback
+	@$(BIN)/wt06-grade grade --jobs $(or $(JOBS),1) \
 		--timeout $(or $(TIMEOUT),60) --notebooks '$(NOTEBOOKS)' \
 		--cluster '$(CLUSTER)' --student '$(STUDENT)' $(if $(FORCE),--force) \
-		$(if $(filter none,$(SANDBOX)),--no-sandbox)
+		$(if $(filter none,$(SANDBOX)),--no-sandbox); \
+	status=$$?; test $$status -eq 0 || echo "make grade: wt06-grade exited with status $$status \
+	(1: some submissions need a look; 2: nothing graded, the input is wrong; 3: the grader failed)" >&2; \
+	exit $$status
+
+feedback: $(STAMP)  ## write the feedback pages and grades.csv again from the gradebook (after grading by hand; STUDENT=...)
+	$(BIN)/wt06-grade feedback --student '$(STUDENT)'
+
+# Formgrader on this course (the gradebook of WT06_GRADEBOOK_URL or grader/gradebook.db),
+# in a Jupyter server started in grader/, opening on the formgrader page (PORT=8888).
+formgrade: $(STAMP)  ## open nbgrader's formgrader on this course, to grade the postmortems by hand
+	cd grader && ../$(BIN)/jupyter server $(ALLOW_ROOT) --ServerApp.default_url=/formgrader \
+		$(if $(PORT),--ServerApp.port=$(PORT))
+
+roster: $(STAMP)  ## import the class list from the LMS's export: FILE=<Canvas or Moodle gradebook export CSV> (MATCH=column)
+	@test -n "$(FILE)" || { echo "usage: make roster FILE=<the CSV Canvas (Grades > Export) or Moodle (Grades > Export > Plain text file) wrote>" >&2; exit 2; }
+	$(BIN)/wt06-grade roster "$(abspath $(FILE))" $(if $(MATCH),--match '$(MATCH)')
 
 report: $(STAMP)  ## write grader/report.html: the class analytics page (scores, pass rates, failures, time)
 	$(BIN)/wt06-grade report
 
-export-grades: $(STAMP)  ## write grader/grades-<lms>.csv for LMS=canvas or moodle (manual scores included)
+export-grades: $(STAMP)  ## write grader/grades-<lms>.csv for LMS=canvas or moodle from the gradebook and the roster
 	@test -n "$(filter canvas moodle,$(LMS))" || { echo "usage: make export-grades LMS=canvas|moodle" >&2; exit 2; }
-	$(BIN)/wt06-grade export-grades --lms $(LMS)
+	$(BIN)/wt06-grade export-grades --lms $(LMS) $(if $(INCLUDE_REMOVED),--include-removed)
 
 # Two lanes: the fast tests first (a few minutes; a broken import or a wrong table fails
 # here), then the slow ones (warehouses, notebooks, grading, the Dask scale test,

@@ -3,8 +3,10 @@
 Layout: source/wt06/ holds the instructor notebooks (solutions and, in each test cell's
 hidden region, its question declaration); `make release` generates release/wt06/ and
 copies it to ../notebooks/. Submissions go to submitted/<student>/wt06/; `make grade`
-(`wt06-grade grade`) grades them (see README.md here). nbgrader itself serves the
-gradebook, the formgrader (manual grading) and the students' Validate button.
+(`wt06-grade grade`) grades them and `make feedback` writes the feedback pages (see
+README.md here). nbgrader itself serves the gradebook, the formgrader (manual grading:
+`make formgrade`) and the students' Validate button. The repository root has an
+nbgrader_config.py that loads this one, so formgrader works from `make lab` too.
 """
 
 import os
@@ -37,6 +39,10 @@ c.GenerateAssignment.preprocessors = [
 c.ClearSolutions.code_stub = {"python": STUBS["python"]}
 c.ClearSolutions.text_stub = STUBS["text"]
 
-# Autograding and feedback are `wt06-grade grade` (sandboxed, with the hidden checks):
-# stock `nbgrader autograde` would run the visible tests only, so it refuses.
+# Autograding and feedback are `make grade` and `make feedback` (wt06-grade): stock
+# `nbgrader autograde` would run the visible tests only, and `nbgrader generate_feedback`
+# would replace the course's script-free pages, so both refuse before touching any file
+# (wt06_grading/autograde_guard.py), from the command line and from formgrader's buttons.
+c.Autograde.exporter_class = "wt06_grading.autograde_guard.RefuseAutograde"
 c.Autograde.autograde_preprocessors = ["wt06_grading.autograde_guard.UseWt06Grade"]
+c.GenerateFeedback.exporter_class = "wt06_grading.autograde_guard.RefuseFeedback"

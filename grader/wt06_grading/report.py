@@ -1,14 +1,21 @@
 """The class analytics page: one self-contained HTML file for the instructor.
 
-``make report`` (``wt06-grade report``) reads what grading left behind, the per-student
-records of the last batches (rows, notes, grading time; see engine.py) and the gradebook
-(for scores including the TAs' manual grades), and writes ``<course>/report.html``:
+``make report`` (``wt06-grade report``) writes ``<course>/report.html`` from the class
+record (records.py): the gradebook, a grader's scores included, explained by the
+grading cache (reasons, notes, grading time). Every number is over the *current* class,
+the students whose submission folder is still there; students no longer submitted are
+listed apart. The page has:
 
-* the score distribution (autograded + manual, out of the assignment's points);
-* the pass rate per question and per learning objective (the objectives and their graded
-  cells are read from the README's "Learning objectives" table: one place to edit);
+* the score distribution, out of the assignment's points (the gradebook's totals, the
+  notebooks not graded yet counting 0, as in every other view), and how many students
+  each notebook has been graded for;
+* the pass rate per question and per learning objective, over the answers graded so far
+  (each rate says how many answers it is made of; the objectives and their graded cells
+  are read from the README's "Learning objectives" table: one place to edit);
 * the most common failure reasons, hidden-check messages grouped with numbers blanked;
-* the submissions that need a manual look, and why;
+* the submissions that need a manual look, and the answers waiting for a grader;
+* similar answers: clusters of students whose answers to a question are near-identical
+  after normalisation (similarity.py: SQL by its parsed tree, Python by its AST);
 * grading time per submission (and per worker).
 
 Plots are PNGs embedded as data URIs: the page needs no network and no other file.
@@ -25,9 +32,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .contract import SubmissionResult
-from .engine import ResultStore
 from .layout import REPO
+from .records import GRADED, NOT_GRADED, REVIEW, WAITING, ClassRecord
 
 OBJECTIVES_HEADING = "## Learning objectives"
 
@@ -138,72 +144,95 @@ td.n{text-align:right;font-variant-numeric:tabular-nums} img{max-width:100%}
 """
 
 
-def build(results: list[SubmissionResult], *, book: dict[str, dict[str, dict]] | None = None,
-          objectives: list[Objective] | None = None, title: str = "WT-06: The Data Is Stale") -> str:
-    """The page's HTML. ``book``: the gradebook's scores (gradebook.scores), manual grades included."""
+def _passed(cell) -> bool:
+    return cell.score is not None and cell.score >= cell.max_score - 1e-9
+
+
+def build(record: ClassRecord, *, objectives: list[Objective] | None = None, clusters=None,
+          title: str = "WT-06: The Data Is Stale", threshold: float | None = None) -> str:
+    """The page's HTML from the class record (and ``clusters`` of similar answers, if computed)."""
+    from .similarity import MIN_TOKENS, THRESHOLD
+
     objectives = learning_objectives() if objectives is None else objectives
-    results = sorted(results, key=lambda r: r.student)
-    n = len(results)
-    top = max((r.max_score for r in results), default=0.0)
-    book = {s: nbs for s, nbs in (book or {}).items() if nbs}
-    graded = {row.notebook for r in results for row in r.rows}  # notebooks this course grades
-    totals = [sum(v["score"] for nb, v in book[r.student].items() if nb in graded) if r.student in book
-              else r.score for r in results]
+    students = record.current
+    n = len(students)
+    top = record.max_score
+    totals = [s.score for s in students]
     per_question: dict[tuple[str, str], list[bool]] = defaultdict(list)
     per_objective: dict[str, list[bool]] = defaultdict(list)
+    per_objective_students: dict[str, set[str]] = defaultdict(set)
     reasons: Counter = Counter()
     examples: dict[tuple[str, str], str] = {}
-    for r in results:
-        for row in r.rows:
-            if row.status == "manual":
-                continue  # graded by hand: not a pass or a fail of the autograder
-            passed = row.status == "passed"
-            per_question[(row.notebook, row.grade_id)].append(passed)
-            for objective in objectives:
-                if objective.covers(row.notebook, row.grade_id):
-                    per_objective[f"{objective.number}. {objective.text}"].append(passed)
-            if not passed and row.reason:
-                key = (row.grade_id, _group(row.reason))
-                reasons[key] += 1
-                examples.setdefault(key, row.reason)
+    coverage: Counter = Counter()
+    for s in students:
+        for notebook in s.graded:
+            coverage[notebook.name] += 1
+            for cell in notebook.cells:
+                if cell.status in (WAITING, REVIEW, NOT_GRADED):
+                    continue  # no score yet, or one a grader must look at again
+                passed = _passed(cell)
+                per_question[(cell.notebook, cell.grade_id)].append(passed)
+                for objective in objectives:
+                    if objective.covers(cell.notebook, cell.grade_id):
+                        label = f"{objective.number}. {objective.text}"
+                        per_objective[label].append(passed)
+                        per_objective_students[label].add(s.student)
+                if not passed and cell.reason and cell.status != GRADED:
+                    key = (cell.grade_id, _group(cell.reason))
+                    reasons[key] += 1
+                    examples.setdefault(key, cell.reason)
     questions = [(f"{nb[:2]} {gid}", sum(v) / len(v)) for (nb, gid), v in sorted(per_question.items())]
-    by_objective = [(label, sum(v) / len(v)) for label, v in per_objective.items()]
-    seconds = [r.seconds for r in results if r.seconds]
+    by_objective = [(label, sum(v) / len(v)) for label, v in sorted(per_objective.items(),
+                                                                     key=lambda kv: int(kv[0].split(".")[0]))]
+    seconds = [s.seconds for s in students if s.seconds]
     figures = _figures(totals, top, questions, by_objective, seconds or [0.0]) if n else {}
-    looks = [[r.student, notebook or "(submission)", sentence] for r in results
-             for notebook, sentence, look in r.notes if look]
-    retried = [[r.student, r.attempts, r.worker] for r in results if r.attempts > 1]
-    waiting = sorted(r.student for r in results
-                     if (any(v["needs_manual_grade"] for nb, v in book[r.student].items() if nb in graded)
-                         if r.student in book else any(row.status == "manual" for row in r.rows)))
-    slowest = sorted(results, key=lambda r: -r.seconds)[:10]
+    looks = [[s.student, notebook or "(submission)", sentence] for s in students
+             for notebook, sentence, look in s.all_notes if look]
+    retried = [[s.student, s.attempts, s.worker] for s in students if s.attempts > 1]
+    waiting = [[s.student, c.notebook, c.title, "a second look (the answer or the autograder's score changed)"
+                if c.status == REVIEW else "not graded yet"] for s in students for c in s.waiting]
+    slowest = sorted(students, key=lambda s: -s.seconds)[:10]
     workers: dict[str, list[float]] = defaultdict(list)
-    for r in results:
-        workers[r.worker or "?"].append(r.seconds)
-    passed_all = sum(1 for r in results if all(row.status in ("passed", "manual") for row in r.rows))
+    for s in students:
+        workers[s.worker or "?"].append(s.seconds)
+    full = sum(1 for s in students if s.graded and all(_passed(c) for c in s.cells if c.status != WAITING))
     median = sorted(totals)[n // 2] if n else 0
     mean_seconds = sum(seconds) / len(seconds) if seconds else 0.0
+    removed = record.removed
     parts = [
         f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}: class report</title>",
         f"<style>{STYLE}</style></head><body>",
         f"<h1>{html.escape(title)}: class report</h1>",
-        f"<p class='sub'>{n} submissions · written {datetime.now(UTC):%Y-%m-%d %H:%M} UTC · "
-        "scores include manual grades where a grader gave them</p>",
+        f"<p class='sub'>{n} submissions · written {datetime.now(UTC):%Y-%m-%d %H:%M} UTC · from the gradebook, "
+        "a grader's scores included; notebooks not graded yet count 0"
+        + (f" · {len(removed)} no longer submitted, not counted" if removed else "") + "</p>",
         "<div class='cards'>",
         f"<div class='card'><b>{n}</b>submissions</div>",
         f"<div class='card'><b>{median:g} / {top:g}</b>median score</div>",
-        f"<div class='card'><b>{passed_all}</b>every autograded cell passed</div>",
+        f"<div class='card'><b>{full}</b>every graded cell passed</div>",
         f"<div class='card'><b>{len({s for s, _, _ in looks})}</b>need a manual look</div>",
+        f"<div class='card'><b>{len({w[0] for w in waiting})}</b>wait for a grader</div>",
         f"<div class='card'><b>{mean_seconds:.1f} s</b>mean grading time</div>",
         "</div>",
     ]
     if n:
         parts += [
             "<h2>Score distribution</h2>", f"<img alt='score distribution' src='{figures['scores']}'>",
+            "<p>Notebooks graded so far:</p>",
+            _table(["notebook", "submissions graded"], [[nb, coverage.get(nb, 0)] for nb in record.notebooks], {1}),
+            "<details><summary>Scores by student (the gradebook's; – : notebook not graded yet)</summary>",
+            _table(["student", "total"] + [nb[:2] for nb in record.notebooks],
+                   [[s.student, f"{s.score:g} / {s.max_score:g}"]
+                    + [f"{s.notebooks[nb].score:g}" if s.notebooks[nb].graded else "–" for nb in record.notebooks]
+                    for s in students], set(range(1, 2 + len(record.notebooks)))),
+            "</details>",
             "<h2>Pass rate per learning objective</h2>",
+            "<p class='sub'>Over the answers graded so far (full marks = passed); a rate made of few answers "
+            "says little.</p>",
             f"<img alt='pass rate per learning objective' src='{figures['objectives']}'>",
-            _table(["objective", "pass rate", "answers"],
-                   [[label, f"{100 * rate:.0f}%", len(per_objective[label])] for label, rate in by_objective], {1, 2}),
+            _table(["objective", "pass rate", "answers", "submissions"],
+                   [[label, f"{100 * rate:.0f}%", len(per_objective[label]), len(per_objective_students[label])]
+                    for label, rate in by_objective], {1, 2, 3}),
             "<h2>Pass rate per question</h2>",
             f"<img alt='pass rate per question' src='{figures['questions']}'>",
             _table(["notebook", "question", "pass rate", "answers"],
@@ -217,36 +246,61 @@ def build(results: list[SubmissionResult], *, book: dict[str, dict[str, dict]] |
                     for (gid, group), count in reasons.most_common(20)], {0}),
             "<h2>Submissions that need a manual look</h2>",
             _table(["student", "notebook", "why"], looks) if looks else "<p>None.</p>",
+            "<h2>Waiting for a grader</h2>",
+            (_table(["student", "notebook", "question", "what"], waiting) if waiting else "<p>None.</p>")
+            + "<p class='sub'>Grade them in formgrader (<code>make formgrade</code>), then <code>make feedback"
+              "</code>.</p>",
         ]
+        parts += _similar_section(clusters, threshold or THRESHOLD, MIN_TOKENS)
         if retried:
             parts += ["<p>Graded again after a worker was lost:</p>",
                       _table(["student", "attempts", "graded on"], retried, {1})]
-        parts += [f"<p>{len(waiting)} submission(s) have cells waiting for a grader "
-                  "in formgrader.</p>",
-                  "<h2>Grading time per submission</h2>",
+        parts += ["<h2>Grading time per submission</h2>",
                   f"<img alt='grading time per submission' src='{figures['seconds']}'>",
                   _table(["worker", "submissions", "mean s", "max s"],
                          [[w, len(v), f"{sum(v) / len(v):.1f}", f"{max(v):.1f}"]
                           for w, v in sorted(workers.items())], {1, 2, 3}),
                   "<p>Slowest submissions:</p>",
                   _table(["student", "seconds", "worker", "attempts"],
-                         [[r.student, f"{r.seconds:.1f}", r.worker, r.attempts] for r in slowest], {1, 3})]
+                         [[s.student, f"{s.seconds:.1f}", s.worker, s.attempts] for s in slowest], {1, 3})]
     else:
         parts.append("<p>No graded submission yet: run <code>make grade</code> first.</p>")
+    if removed:
+        parts += ["<h2>No longer submitted</h2>",
+                  "<p class='sub'>Their folder left <code>submitted/</code>; their grades stay in the gradebook, "
+                  "out of every number above and out of the LMS files (unless exported with "
+                  "<code>--include-removed</code>).</p>",
+                  _table(["student", "score", "notebooks graded"],
+                         [[s.student, f"{s.score:g} / {s.max_score:g}", len(s.graded)] for s in removed], {1, 2})]
     parts.append("</body></html>")
     return "\n".join(parts)
 
 
+def _similar_section(clusters, threshold: float, min_tokens: int) -> list[str]:
+    head = ["<h2>Similar answers</h2>",
+            f"<p class='sub'>Students whose answers to a question match for at least {100 * threshold:.0f}% of their "
+            f"tokens after normalisation (SQL: parsed, aliases renamed in order, identifiers in one case, whitespace, "
+            f"comments and literal notation normalised; Python: its syntax tree; prose: its words). Answers "
+            f"shorter than {min_tokens} tokens, and answers near the model answer or the blank starting point, "
+            f"are not compared. A cluster is a reason to read the answers side by side, not a verdict.</p>"]
+    if clusters is None:
+        return head + ["<p>Not computed.</p>"]
+    if not clusters:
+        return head + ["<p>None.</p>"]
+    return head + [_table(["notebook", "question", "students", "similarity"],
+                          [[c.notebook, c.question, ", ".join(c.students),
+                            "identical after normalisation" if c.identical else f"{100 * c.similarity:.0f}%"]
+                           for c in clusters])]
+
+
 def write_report(course: Path, *, out: Path | None = None, gradebook_url: str | None = None) -> Path:
-    """``course/report.html`` from the course's grading records and gradebook."""
-    from . import gradebook
+    """``course/report.html`` from the course's gradebook and grading cache."""
+    from . import records
+    from .similarity import class_clusters
 
     course = Path(course)
-    results = ResultStore(course).results()
-    book = None
-    url = gradebook_url or gradebook.gradebook_url(course)
-    if results and (not url.startswith("sqlite:///") or Path(url.removeprefix("sqlite:///")).is_file()):
-        book = gradebook.scores(url)
+    record = records.load(course, gradebook_url=gradebook_url)
+    clusters = class_clusters(course, [s.student for s in record.current]) if record.current else []
     target = Path(out or course / "report.html")
-    target.write_text(build(results, book=book))
+    target.write_text(build(record, clusters=clusters))
     return target
