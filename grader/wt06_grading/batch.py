@@ -156,8 +156,8 @@ def grade_class(
         gradebook.check(url)
         display.phase("preparing the course: the release, the questions, the grading incidents, the reference "
                       "results")
-        with progress_display.watching(display):
-            bundle = _prepare(course, only=only, cell_timeout=cell_timeout, sandbox=sandbox, db_url=url)
+        bundle = _prepare(course, only=only, cell_timeout=cell_timeout, sandbox=sandbox, db_url=url,
+                          say=display.phase)
         source = course / "source" / layout.ASSIGNMENT
         batch = engine.run(bundle, submitted=submitted, out=out, gradebook_url=url, jobs=jobs,
                            cluster=cluster, students=students, sandbox=sandbox_spec(sandbox),

@@ -128,8 +128,11 @@ def course_bundle(course: Path = layout.GRADER, *, only: list[str] | None = None
         folder = Path(tempfile.mkdtemp(prefix="wt06-reference-"))
         return GradingWorker(CourseBundle(files, settings), folder, sandbox_spec(sandbox), incident_cache=shared_cache)
 
-    say("computing the reference results (once per version of the course)")
-    settings["reference"] = reference.load_or_compute(CourseBundle(files, settings), worker, course, source)
+    probe = CourseBundle(files, settings)
+    say("reading the reference results (cached)" if reference.stored(probe, course, source).is_file() else
+        "computing the reference results: the model answers run in the sandbox like a submission "
+        "(after a change to the course: a few minutes)")
+    settings["reference"] = reference.load_or_compute(probe, worker, course, source)
     stage("references")
     return CourseBundle(files, settings)
 

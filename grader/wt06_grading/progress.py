@@ -7,15 +7,12 @@ line is redrawn every second with the seconds spent so far; elsewhere (CI logs, 
 each event is one plain line. Times are wall-clock from the start of the *process*, so
 the summary's wall time is the whole command's, imports and preparation included.
 
-The course's preparation (bundle.py) is one call; ``watching`` names its slow steps as
-they start by wrapping three functions for the duration of the call: nbgrader's
-``generate`` (registering the assignment), ``incidents.build`` and
-``reference.load_or_compute``. Missing functions are simply not named.
+The course's preparation (bundle.course_bundle) names its stages as they start through
+``Display.phase`` (releasing, building incidents, computing reference results).
 """
 
 from __future__ import annotations
 
-import contextlib
 import sys
 import threading
 import time
@@ -112,66 +109,3 @@ class Display:
         if self.tty and self.line:
             self._write(self.line, keep=True)
         self.line = ""
-
-
-@contextlib.contextmanager
-def watching(display: Display):
-    """Name the course preparation's slow steps on ``display`` while they run (see above)."""
-    from . import bundle, incidents, reference
-
-    patched = []
-
-    def wrap(owner, name, describe):
-        original = getattr(owner, name, None)
-        if original is None:
-            return
-
-        def wrapper(*args, **kwargs):
-            try:
-                text = describe(*args, **kwargs)
-            except Exception:  # noqa: BLE001 (a changed signature: say something plainer, never fail)
-                text = ""
-            if text:
-                display.phase(text)
-            return original(*args, **kwargs)
-
-        setattr(owner, name, wrapper)
-        patched.append((owner, name, original))
-
-    def reference_text(*args, **kwargs):
-        import inspect
-
-        from . import layout
-
-        cached = None
-        try:
-            bound = inspect.signature(reference.load_or_compute).bind(*args, **kwargs).arguments
-            key_params = inspect.signature(reference.cache_key).parameters
-            key = reference.cache_key(*[bound[p] for p in key_params if p in bound])
-            cached = (layout.cache_dir(bound["course"]) / "reference" / f"{key}.json").is_file()
-        except Exception:  # noqa: BLE001 (whatever the reference module looks like now)
-            pass
-        if cached:
-            return "reading the reference results (cached)"
-        return ("computing the reference results" + (" (or reading them, if cached)" if cached is None else "")
-                + ": the model answers run in the sandbox like a submission (after a change to the course: "
-                  "a few minutes)")
-
-    built = set()
-
-    def incident_text(spec, *args, **kwargs):
-        if spec.id in built:
-            return ""
-        built.add(spec.id)
-        return f"grading incident {spec.id}: building or checking it (a new one takes about a minute)"
-
-    registering = "registering the assignment in the gradebook (nbgrader generate_assignment)"
-    for name in ("generate", "generate_cached"):  # whichever the bundle calls
-        wrap(bundle, name, lambda *a, **k: registering)
-    wrap(reference, "load_or_compute", reference_text)
-    wrap(incidents, "build", incident_text)
-    try:
-        yield display
-    finally:
-        for owner, name, original in reversed(patched):
-            setattr(owner, name, original)

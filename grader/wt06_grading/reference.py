@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import os
 from pathlib import Path
 
 import nbformat
@@ -165,18 +166,24 @@ def compute(worker, source: Path = layout.SOURCE) -> dict:
     return reference
 
 
+def stored(bundle, course: Path, source: Path) -> Path:
+    """Where the reference results of this course version are kept."""
+    return layout.cache_dir(course) / "reference" / f"{cache_key(bundle, source)}.json"
+
+
 def load_or_compute(bundle, worker_factory, course: Path, source: Path) -> dict:
-    key = cache_key(bundle, source)
-    stored = layout.cache_dir(course) / "reference" / f"{key}.json"
-    if stored.is_file():
-        return json.loads(stored.read_text())
+    """The reference results, computed once per course version (two processes may both compute
+    them; each writes a file of its own and the last rename wins, with identical content)."""
+    path = stored(bundle, course, source)
+    if path.is_file():
+        return json.loads(path.read_text())
     worker = worker_factory()
     try:
         reference = compute(worker, source)
     finally:
         worker.close()
-    stored.parent.mkdir(parents=True, exist_ok=True)
-    tmp = stored.with_suffix(".tmp")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(reference))
-    tmp.replace(stored)
+    tmp.replace(path)
     return reference
