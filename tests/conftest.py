@@ -18,13 +18,17 @@ warm course); the browser tests are one group (one chromium).
 
 The fast lane's guard: a test that is not marked slow and takes more than 20 seconds
 (``WT06_FAST_TEST_SECONDS``) fails, saying to mark it slow or make it fast. What counts is
-its setup and call, less the time spent building what every test shares and less the time
-the test's process waited for a CPU that another process held (Linux's schedstat): a
-loaded machine (other workers, other sessions) does not fail a test that is fast on its own.
+its setup and call, less the time spent building what every test shares and less what a
+loaded machine (the other worker, other sessions) adds: the time the test's own process
+waited for a CPU (Linux's schedstat) and, for the processes it waits for, the larger of
+the processor time they used and the wall time during which no task on the machine was
+kept waiting for a CPU (Linux's pressure stall information). On a quiet machine that is
+the wall time; a test that sleeps is counted in full there.
 """
 
 from __future__ import annotations
 
+import collections
 import os
 import shutil
 import tempfile
@@ -37,7 +41,7 @@ import pytest
 # each browser test module: one fixture definition, so one Playwright and one chromium for
 # the session (Playwright's sync API cannot start twice in a process).
 from fixtures.lab import lab_session, run_all_in_lab  # noqa: F401
-from fixtures.shared import BUILD_SECONDS, ENV_CACHE, ENV_SESSION, run_queue_seconds
+from fixtures.shared import BUILD_SECONDS, ENV_CACHE, ENV_SESSION, cpu_pressure_seconds, run_queue_seconds
 
 REPO = Path(__file__).resolve().parent.parent
 FAST_TEST_SECONDS = float(os.environ.get("WT06_FAST_TEST_SECONDS") or 20)
@@ -84,6 +88,26 @@ def pytest_unconfigure(config):
         shutil.rmtree(folder, ignore_errors=True)
 
 
+# ----- durations per test file ---------------------------------------------------------------
+_FILE_SECONDS: collections.Counter = collections.Counter()
+
+
+def pytest_runtest_logreport(report):
+    if report.when in ("setup", "call", "teardown"):
+        _FILE_SECONDS[report.nodeid.split("::", 1)[0]] += report.duration
+
+
+def pytest_terminal_summary(terminalreporter):
+    """After pytest's slowest tests: the seconds each test file took (setup, call and
+    teardown of its tests, summed over the workers), so a file that grows shows."""
+    if "PYTEST_XDIST_WORKER" in os.environ or not _FILE_SECONDS:
+        return
+    terminalreporter.write_sep("=", "seconds per test file (setup, call and teardown, summed over workers)")
+    for path, seconds in _FILE_SECONDS.most_common():
+        if seconds >= 0.5:
+            terminalreporter.write_line(f"{seconds:8.1f}  {path}")
+
+
 # ----- xdist groups and the fast lane's time limit ------------------------------------------
 def _local_shared_fixtures(item) -> list[str]:
     """Module- or session-scoped fixtures defined in the item's own module that it uses."""
@@ -114,8 +138,15 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_setup(item):
-    item._wt06_builds, item._wt06_waited = BUILD_SECONDS[0], run_queue_seconds()
+    item._wt06_builds, item._wt06_waited, item._wt06_cpu = BUILD_SECONDS[0], run_queue_seconds(), _cpu()
+    item._wt06_pressure = cpu_pressure_seconds()
     yield
+
+
+def _cpu() -> float:
+    """Processor seconds of this process and of its finished, waited-for children."""
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -130,13 +161,16 @@ def pytest_runtest_makereport(item, call):
     wall = getattr(item, "_wt06_setup", 0.0) + report.duration
     built = BUILD_SECONDS[0] - getattr(item, "_wt06_builds", 0.0)
     waited = run_queue_seconds() - getattr(item, "_wt06_waited", 0.0)
-    spent = wall - built - waited
+    cpu = _cpu() - getattr(item, "_wt06_cpu", 0.0)
+    pressure = cpu_pressure_seconds() - getattr(item, "_wt06_pressure", 0.0)
+    spent = max(min(wall - waited, cpu), wall - waited - pressure) - built
     if report.passed and spent > FAST_TEST_SECONDS:
         report.outcome = "failed"
-        report.longrepr = (f"{item.nodeid} took {spent:.1f} s ({wall:.1f} s of setup and call, less {built:.1f} s "
-                           f"building what every test shares and {waited:.1f} s waiting for a busy CPU), more "
-                           f"than the fast lane allows ({FAST_TEST_SECONDS:g} s): mark it "
-                           "@pytest.mark.slow or make it fast.")
+        report.longrepr = (f"{item.nodeid} took {spent:.1f} s ({wall:.1f} s of setup and call, {waited:.1f} s of it "
+                           f"waiting for a busy CPU, {pressure:.1f} s with some task on the machine waiting for "
+                           f"one, {cpu:.1f} s of processor time; {built:.1f} s building what every test shares "
+                           f"not counted), more than the fast lane allows ({FAST_TEST_SECONDS:g} s): "
+                           "mark it @pytest.mark.slow or make it fast.")
 
 
 @pytest.fixture(scope="session")
