@@ -11,10 +11,11 @@ folder, so no two processes ever hold the same DuckDB file, and nothing another 
 does lands in the folder the attack harness watches.
 
 Both cores: ``make test`` runs pytest-xdist with ``--dist loadgroup``. Tests that share
-a module- or session-scoped fixture of their module are kept on one worker (an
-``xdist_group`` per module and fixture, added at collection), so a shared fixture is
-computed once; the attack suite is one group (its batches share one grader HOME and one
-warm course); the browser tests are one group (one chromium).
+a module- or session-scoped fixture of their module are kept on one worker (a group per
+module and fixture, given at collection; ``pytest_xdist_make_scheduler`` below schedules
+by these groups, since xdist 3.8's own grouping has no effect under pytest 9), so a shared
+fixture is computed once; the attack suite is one group (its batches share one grader HOME
+and one warm course); the browser tests are one group (one chromium).
 
 The fast lane's guard: a test that is not marked slow and takes more than 20 seconds
 (``WT06_FAST_TEST_SECONDS``) fails, saying to mark it slow or make it fast. What counts is
@@ -29,6 +30,7 @@ the wall time; a test that sleeps is counted in full there.
 from __future__ import annotations
 
 import collections
+import json
 import os
 import shutil
 import tempfile
@@ -120,9 +122,15 @@ def _local_shared_fixtures(item) -> list[str]:
     return sorted(names)
 
 
+GROUPS_FILE = "xdist-groups.json"  # in the session folder: node id -> group, for the scheduler
+
+
 def pytest_collection_modifyitems(config, items):
+    groups = {}
     for item in items:
-        if item.get_closest_marker("xdist_group"):
+        marked = [m.args[0] if m.args else m.kwargs.get("name", "default") for m in item.iter_markers("xdist_group")]
+        if marked:
+            groups[item.nodeid] = "_".join(sorted(map(str, marked)))
             continue
         path = Path(str(item.fspath))
         if (REPO / "tests" / "attacks") in path.parents:
@@ -134,6 +142,32 @@ def pytest_collection_modifyitems(config, items):
             group = f"{item.nodeid.split('::', 1)[0]}::{'+'.join(shared_here)}" if shared_here else None
         if group:
             item.add_marker(pytest.mark.xdist_group(group))
+            groups[item.nodeid] = group
+    if "PYTEST_XDIST_WORKER" in os.environ:  # every worker collects the same: the last write wins
+        target = Path(os.environ[ENV_SESSION]) / GROUPS_FILE
+        tmp = target.with_name(f".{GROUPS_FILE}.{WORKER}")
+        tmp.write_text(json.dumps(groups))
+        os.replace(tmp, target)
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """``--dist loadgroup`` by the groups above. xdist 3.8 marks a group by appending it to
+    the node id, which pytest 9 ignores (it keeps node ids elsewhere), so every test would
+    be a unit of its own; this scheduler reads the groups the workers wrote instead."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class Grouped(LoadScopeScheduling):
+        groups: dict | None = None
+
+        def _split_scope(self, nodeid: str) -> str:
+            if self.groups is None:
+                path = Path(os.environ[ENV_SESSION]) / GROUPS_FILE
+                self.groups = json.loads(path.read_text()) if path.is_file() else {}
+            return self.groups.get(nodeid, nodeid)
+
+    return Grouped(config, log)
 
 
 @pytest.hookimpl(hookwrapper=True)
