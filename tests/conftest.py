@@ -125,7 +125,18 @@ def _local_shared_fixtures(item) -> list[str]:
 GROUPS_FILE = "xdist-groups.json"  # in the session folder: node id -> group, for the scheduler
 
 
+# The longest units of work go first, so that neither worker is left with one at the end
+# (xdist hands units out in collection order): the attack suite, the Dask scale test, the
+# Binder build, then the rest in file order.
+FIRST = ("tests/attacks/", "tests/test_scale.py", "tests/test_binder.py")
+
+
+def _first(item) -> int:
+    return next((i for i, prefix in enumerate(FIRST) if item.nodeid.startswith(prefix)), len(FIRST))
+
+
 def pytest_collection_modifyitems(config, items):
+    items.sort(key=_first)  # stable: the order within a file stays
     groups = {}
     for item in items:
         marked = [m.args[0] if m.args else m.kwargs.get("name", "default") for m in item.iter_markers("xdist_group")]
