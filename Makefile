@@ -21,7 +21,7 @@ export DO_NOT_TRACK := 1
 export PLOOMBER_STATS_ENABLED := false
 export PLOOMBER_VERSION_CHECK_DISABLED := true
 
-.PHONY: help setup lab warehouse reset data release export fixtures grade feedback formgrade roster report export-grades test lint bench docs-images clean
+.PHONY: help setup lab warehouse reset data release export fixtures grade feedback formgrade roster report export-grades test test-full lint bench docs-images clean
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -105,12 +105,23 @@ export-grades: $(STAMP)  ## write grader/grades-<lms>.csv for LMS=canvas or mood
 	@test -n "$(filter canvas moodle,$(LMS))" || { echo "usage: make export-grades LMS=canvas|moodle" >&2; exit 2; }
 	$(BIN)/wt06-grade export-grades --lms $(LMS) $(if $(INCLUDE_REMOVED),--include-removed)
 
-# Two lanes: the fast tests first (a few minutes; a broken import or a wrong table fails
-# here), then the slow ones (warehouses, notebooks, grading, the Dask scale test,
-# PostgreSQL, the browser, the attack suite). Together they are every test.
-test: $(STAMP)  ## run every test (the fast lane, then the slow one)
-	$(BIN)/python -m pytest -m "not slow"
-	$(BIN)/python -m pytest -m slow
+# Two lanes: the fast tests first (a broken import or a wrong table fails here in a couple of
+# minutes; a fast test over 20 s fails it too: mark it slow or make it fast), then the slow
+# ones (notebooks, grading, the attack suite, the Dask scale test, PostgreSQL, the browser,
+# Binder). Together they are every test but the release-depth ones (`make test-full`).
+# Both lanes run on TEST_WORKERS=N pytest-xdist workers (default 2, one per core; 0: one
+# process), tests that share a module's fixture on one worker; each prints its 25 slowest
+# tests. What the tests build (warehouses, grading incidents, reference results) is cached
+# by its inputs' digest in .pytest_cache/d/wt06 and reused by the next lane and run.
+test: $(STAMP)  ## run every test (the fast lane, then the slow one) on both cores
+	$(BIN)/python -m pytest -n $(or $(TEST_WORKERS),2) --dist loadgroup --durations=25 -m "not slow and not full"
+	$(BIN)/python -m pytest -n $(or $(TEST_WORKERS),2) --dist loadgroup --durations=25 -m "slow and not full"
+
+# `make test` at release depth: the same lanes, and the tests marked `full` (the notebooks on
+# a third incident) with the slow ones.
+test-full: $(STAMP)  ## every test at release depth (make test and the notebooks on a third incident)
+	$(BIN)/python -m pytest -n $(or $(TEST_WORKERS),2) --dist loadgroup --durations=25 -m "not slow and not full"
+	$(BIN)/python -m pytest -n $(or $(TEST_WORKERS),2) --dist loadgroup --durations=25 -m "slow or full"
 
 # Python (the course package, the grader, tests, bench, the instructor notebooks) with
 # ruff; the dbt project's SQL with sqlfluff (settings in pyproject.toml and dbt_project/.sqlfluff).

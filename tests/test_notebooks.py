@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -61,10 +62,17 @@ def _graded_outputs(notebook) -> dict[str, list]:
 
 
 @pytest.fixture(scope="session")
-def executed_twice(incident_warehouse) -> dict[str, tuple]:
-    """Every instructor notebook executed twice in a row (the second run starts over)."""
-    return {name: (_execute(SOURCE / f"{name}.ipynb"), _execute(SOURCE / f"{name}.ipynb"))
-            for name in NAMES}
+def executed_twice(incident_warehouse):
+    """name -> that instructor notebook executed twice in a row (the second run starts over),
+    on first use; a notebook's tests share one xdist worker (EACH), different notebooks not."""
+    done: dict[str, tuple] = {}
+
+    def get(name: str) -> tuple:
+        if name not in done:
+            done[name] = (_execute(SOURCE / f"{name}.ipynb"), _execute(SOURCE / f"{name}.ipynb"))
+        return done[name]
+
+    return get
 
 
 def test_there_is_one_notebook_per_phase():
@@ -91,26 +99,32 @@ def test_blank_student_notebooks_pass_no_test(incident_warehouse):
         result.stdout[-3000:]
 
 
-@pytest.mark.slow
-def test_instructor_notebooks_run_without_error_and_repeat_exactly(executed_twice):
-    for name, (first, second) in executed_twice.items():
-        assert _errors(first) == [], f"{name}: {_errors(first)}"
-        assert _graded_outputs(first) == _graded_outputs(second), f"{name}: Run All twice differs"
-        for cell in first.cells:
-            for output in cell.get("outputs", []):
-                if output.output_type == "stream":
-                    assert output.name != "stderr", f"{name}: stderr output: {output.text[:300]}"
+EACH = [pytest.param(name, marks=pytest.mark.xdist_group(f"tests/test_notebooks.py::executed_twice[{name}]"))
+        for name in NAMES]
 
 
 @pytest.mark.slow
-def test_executed_notebooks_contain_their_plots(executed_twice):
-    for name, (notebook, _) in executed_twice.items():
-        plot_cells = [c for c in notebook.cells if c.cell_type == "code" and "plots." in c.source]
-        for cell in plot_cells:
-            images = [o for o in cell.outputs if "image/png" in o.get("data", {})]
-            assert len(images) == 1, f"{name}: a plotting cell shows {len(images)} images"
-        if name != "05_fix_and_prevent":
-            assert plot_cells, f"{name} draws no chart"
+@pytest.mark.parametrize("name", EACH)
+def test_instructor_notebooks_run_without_error_and_repeat_exactly(executed_twice, name):
+    first, second = executed_twice(name)
+    assert _errors(first) == [], f"{name}: {_errors(first)}"
+    assert _graded_outputs(first) == _graded_outputs(second), f"{name}: Run All twice differs"
+    for cell in first.cells:
+        for output in cell.get("outputs", []):
+            if output.output_type == "stream":
+                assert output.name != "stderr", f"{name}: stderr output: {output.text[:300]}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", EACH)
+def test_executed_notebooks_contain_their_plots(executed_twice, name):
+    notebook, _ = executed_twice(name)
+    plot_cells = [c for c in notebook.cells if c.cell_type == "code" and "plots." in c.source]
+    for cell in plot_cells:
+        images = [o for o in cell.outputs if "image/png" in o.get("data", {})]
+        assert len(images) == 1, f"{name}: a plotting cell shows {len(images)} images"
+    if name != "05_fix_and_prevent":
+        assert plot_cells, f"{name} draws no chart"
 
 
 @pytest.fixture(scope="session")
@@ -204,20 +218,28 @@ def test_the_students_starting_sources_file_is_the_incident_projects():
     assert without_solution(body).rstrip("\n") == incident.rstrip("\n")
 
 
-def _variant_env(tmp_path_factory, name: str) -> dict:
-    """Settings that point the notebooks at another incident: the practice one or a variant."""
+def _variant_env(tmp_path_factory, name: str, shared: Path) -> dict:
+    """Settings that point the notebooks at another incident: the practice one or a variant.
+
+    The public incidents the notebooks' visible checks use (practice, drills) sit beside the
+    incident's warehouse: copies of the session's (``shared``: the canonical warehouse, with
+    them beside it), not builds of their own; so is the practice incident itself.
+    """
     from wt06 import incidents
     from wt06.build import build_warehouse
     from wt06.publish import incident_env
     from wt06.scenario import Scenario
 
     folder = tmp_path_factory.mktemp(name)
+    for public in incidents.PUBLIC:
+        shutil.copy(shared.with_name(f"{public}.duckdb"), folder / f"{public}.duckdb")
     if name == "practice":
         data = incidents.ensure_built("practice").data_dir
+        warehouse = Path(shutil.copy(folder / "practice.duckdb", folder / "warehouse.duckdb"))
     else:
         data = folder / "data"
         Scenario(VARIANTS[name]).write(data)
-    warehouse = build_warehouse(folder / "warehouse.duckdb", data_dir=data, work=folder / "build")
+        warehouse = build_warehouse(folder / "warehouse.duckdb", data_dir=data, work=folder / "build")
     return incident_env(data, warehouse, folder / "work")
 
 
@@ -242,12 +264,18 @@ def test_the_variants_differ_from_the_course_incident_where_text_would_drift():
     assert Scenario(VARIANTS["variant-quiet"]).quiet_days
 
 
+# `make test` runs the notebooks on the practice incident and one variant (another selector,
+# an outage that starts on a weekday); `make test-full` (a release) adds the long variant with
+# quiet days (the practice incident has a quiet day too).
+OTHER_INCIDENTS = ["practice", "variant-weekday", pytest.param("variant-quiet", marks=pytest.mark.full)]
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("incident", ["practice", *VARIANTS])
+@pytest.mark.parametrize("incident", OTHER_INCIDENTS)
 def test_instructor_notebooks_run_clean_on_other_incidents_and_say_nothing_of_the_course_one(
-        tmp_path_factory, incident):
+        incident_warehouse, tmp_path_factory, incident):
     """Every cell runs (every visible test passes) and no output names the course's incident."""
-    env = _variant_env(tmp_path_factory, incident)
+    env = _variant_env(tmp_path_factory, incident, incident_warehouse)
     for name in NAMES:
         notebook = _execute(SOURCE / f"{name}.ipynb", env)
         assert _errors(notebook) == [], f"{incident} {name}: {_errors(notebook)}"

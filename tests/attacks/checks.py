@@ -1,6 +1,8 @@
-"""The assertions every graded class of attacks gets (imported by each test module).
+"""The assertions every graded batch of attacks gets (imported by each test module).
 
-Per attacker: (1) no question scores above the honest baseline graded in the same run,
+Per attacker, on the notebooks it handed in (a batch grades the union of its groups'
+notebooks; the rows of one an attacker never submitted say "not submitted" and prove
+nothing about it): (1) no question scores above the honest baseline graded in the same run,
 refused answers score 0; (2) nothing outside its work folder carries its mark, no
 forbidden path appears, its probes (network, daemons) find nothing; (4) where the attack
 is detectable, the grade table says what happened; and nothing secret or active reaches
@@ -88,7 +90,8 @@ def test_no_process_outlives_the_batch(graded):
 def test_scores_at_most_its_honest_baseline(graded, attacker):
     """(1) Question by question, no more than the same submission without the attack."""
     _completed(graded)
-    base, mine = graded.scores(f"aa_{attacker.base}"), graded.scores(attacker.student)
+    own = graded.notebooks(attacker.student)
+    base, mine = graded.scores(f"aa_{attacker.base}", own), graded.scores(attacker.student, own)
     assert base, f"the {attacker.base} baseline has no rows"
     above = {f"{nb}/{q}": f"{mine[(nb, q)]:g} > {base.get((nb, q), 0):g}" for nb, q in mine
              if mine[(nb, q)] > base.get((nb, q), 0.0) + EPSILON}
@@ -102,7 +105,8 @@ def test_scores_at_most_its_honest_baseline(graded, attacker):
 def test_refused_answer_scores_zero(graded, attacker):
     """A refused answer (a command with flags the checker must not honour) scores 0."""
     _completed(graded)
-    mine = graded.scores(attacker.student)
+    mine = graded.scores(attacker.student, graded.notebooks(attacker.student))
+    assert attacker.zero
     for question in attacker.zero:
         got = [score for (_, q), score in mine.items() if q == question]
         assert got == [0.0], f"{attacker.student}: {question} scored {got}, not 0. Threat: {attacker.doc}"
@@ -112,9 +116,11 @@ test_refused_answer_scores_zero.only_refused = True
 
 
 def test_grade_table_says_what_happened(graded, attacker):
-    """(4) The attacker's rows (reasons or notes) say what was detected."""
+    """(4) The attacker's rows (reasons or notes) say what was detected: the rows of the
+    notebooks it handed in and its submission's own notes, nothing else."""
     _completed(graded)
-    rows = graded.rows(attacker.student)
+    rows = graded.rows(attacker.student, graded.notebooks(attacker.student))
+    assert rows, f"{attacker.student} has no rows for its own notebooks {graded.notebooks(attacker.student)}"
     texts = [f"{r['status']}: {r['reason']}" for r in rows]
     assert any(re.search(attacker.says, r["reason"]) for r in rows), (
         f"nothing in {attacker.student}'s rows matches /{attacker.says}/: {texts}")

@@ -20,12 +20,22 @@ names the attack a change came from (planted files carry a marker line), and res
 the files so one group's damage never spills into the next group or the developer's
 checkout.
 
+Grade once, assert many: the groups of attacks are graded in as few *batches* as they
+allow (submissions.py says which and why): each batch is graded once per session, on a
+course of its own, and every test reads its result. The main batch's course first grades
+a bystander (blank notebooks, in a run of its own): that run also warms the engine's
+caches and the grader's HOME before any snapshot. The grading caches it uses are this
+process's copies (tests/conftest.py): no other test process writes into the folders the
+harness watches, so the suite can run on one xdist worker while other tests run on the
+other (``make test``: the suite is one xdist group).
+
 Running it: ``make test`` runs it with everything else (it needs root, as CI has, for the
-PID namespace and the cgroup); ``pytest tests/attacks/test_cells.py`` runs one family;
-``pytest -m "not attacks"`` leaves it out. Run one session of the suite at a time on a
-machine: two sessions watch (and restore) the same checkout and virtual environment and
-would report, and undo, each other's attacks. While it runs, edit nothing under grader/,
-wt06/, data/, dbt_project/ or notebooks/: a change there is reported and undone.
+PID namespace and the cgroup); ``pytest tests/attacks/test_cells.py`` runs one family
+(grading its whole batch); ``pytest -m "not attacks"`` leaves it out. Run one session of
+the suite at a time on a checkout: two sessions watch (and restore) the same checkout and
+virtual environment and would report, and undo, each other's attacks. While it runs, edit
+nothing under grader/, wt06/, data/, dbt_project/ or notebooks/: a change there is
+reported and undone.
 """
 
 from __future__ import annotations
@@ -56,20 +66,23 @@ from .submissions import (
     ATTACKS,
     BASELINES,
     GROUPS,
-    NB01,
-    NB03,
-    NB05,
+    MAIN,
     SECRET_NAMES,
+    Batch,
     Context,
+    Group,
     attacks_in,
+    batch_of,
+    batches,
     known_incidents,
+    notebooks_of,
     students,
-    write_group,
+    write_batch,
     write_student,
 )
 
 VENV = Path(sys.prefix)
-PRUNE = {".git", ".venv", "__pycache__", ".pytest_cache", "node_modules", ".ruff_cache", ".mypy_cache",
+PRUNE = {".git", ".venv", "__pycache__", ".pytest_cache", "node_modules", ".ruff_cache", ".mypy_cache", ".hypothesis",
          ".ipynb_checkpoints"}
 PIDS_MAX = 1024
 MEMORY_MAX = 9 << 30
@@ -88,7 +101,8 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.attacks)
 
 
-def graded_groups(module) -> list[str]:
+def module_groups(module) -> list[str]:
+    """The groups of attacks a test module covers (its GROUPS, solo groups included)."""
     wanted = getattr(module, "GROUPS", [])
     return [g for g in GROUPS if any(g == w or g.startswith(w + "-") for w in wanted) and attacks_in(g)]
 
@@ -96,17 +110,18 @@ def graded_groups(module) -> list[str]:
 def pytest_generate_tests(metafunc):
     if "graded" not in metafunc.fixturenames:
         return
-    groups = graded_groups(metafunc.module)
+    groups = module_groups(metafunc.module)
     if "attacker" in metafunc.fixturenames:
         function = metafunc.function
-        pairs = [(g, a.name) for g in groups for a in attacks_in(g)
+        pairs = [(batch_of(g), a.name) for g in groups for a in attacks_in(g)
                  if (not getattr(function, "only_detectable", False) or a.says)
                  and (not getattr(function, "only_refused", False) or a.zero)
                  and (not getattr(function, "only_probes", False) or a.probes)]
         metafunc.parametrize(("graded", "attacker"), pairs, indirect=True, scope="module",
-                             ids=[f"{g}:{a}" for g, a in pairs])
+                             ids=[f"{b}:{a}" for b, a in pairs])
     else:
-        metafunc.parametrize("graded", groups, indirect=True, scope="module")
+        names = [b for b in batches() if any(batch_of(g) == b for g in groups)]
+        metafunc.parametrize("graded", names, indirect=True, scope="module")
 
 
 # ----- containment: a cgroup and a PID namespace around the batch -------------------------
@@ -478,9 +493,9 @@ def read_gradebook(db: Path) -> list[tuple]:
 
 @dataclass
 class GradedClass:
-    """One graded class of attacks and everything observed around it."""
+    """One graded batch of attacks and everything observed around it."""
 
-    group: object
+    group: Batch  # the batch (its groups, notebooks, canary, bystander)
     course: Path
     outcome: Outcome
     table: dict | None
@@ -494,13 +509,21 @@ class GradedClass:
     loopback: Loopback | None
     secrets: dict[str, str]
 
-    def rows(self, student: str) -> list[dict]:
-        assert self.table is not None, f"the batch wrote no grade table: {self.outcome.status}\n{self.outcome.error}"
-        return self.table.get(student, [])
+    def notebooks(self, student: str) -> tuple[str, ...]:
+        """The notebooks ``student`` handed in (an attacker: its own group's)."""
+        return notebooks_of(self.group, student)
 
-    def scores(self, student: str) -> dict[tuple[str, str], float]:
+    def rows(self, student: str, notebooks=None) -> list[dict]:
+        """``student``'s rows; with ``notebooks``, only theirs and the submission's own notes."""
+        assert self.table is not None, f"the batch wrote no grade table: {self.outcome.status}\n{self.outcome.error}"
+        rows = self.table.get(student, [])
+        if notebooks is not None:
+            rows = [r for r in rows if r["notebook"] in notebooks or r["notebook"] == "(submission)"]
+        return rows
+
+    def scores(self, student: str, notebooks=None) -> dict[tuple[str, str], float]:
         return {(r["notebook"], r["question"]): float(r["score"] or 0)
-                for r in self.rows(student) if r["question"] != "(note)"}
+                for r in self.rows(student, notebooks) if r["question"] != "(note)"}
 
     def feedback(self, student: str) -> dict[str, str]:
         folder = self.course / "feedback" / student
@@ -526,8 +549,11 @@ def canary_secrets() -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def attack_env(incident_warehouse, canary_secrets) -> dict:
-    return {**os.environ, **canary_secrets, "PYTHONUNBUFFERED": "1"}
+def attack_env(incident_warehouse, grading_cache, canary_secrets) -> dict:
+    """The grader's environment: this process's locations (its copies of the warehouses and
+    the grading cache, its work folder), never the session's shared cache."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WT06_TESTS_")}
+    return {**env, **canary_secrets, "PYTHONUNBUFFERED": "1"}
 
 
 @pytest.fixture(scope="session")
@@ -536,17 +562,43 @@ def grader_home(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("wt06-attacks-home")
 
 
+@dataclass
+class Prepared:
+    """A batch's course before the graded run: its folder, HOME and bystander's rows."""
+
+    batch: Batch
+    folder: Path
+    course: Path
+    bystander_before: list
+
+
+def _course(batch: Batch, tmp_path_factory) -> tuple[Path, Path]:
+    from wt06_grading.layout import SOURCE
+
+    folder = tmp_path_factory.mktemp(f"wt06-attacks-{batch.name}")
+    shutil.copytree(SOURCE, folder / "course" / "source" / "wt06")
+    return folder, folder / "course"
+
+
+def _bystander(batch: Batch, folder: Path, course: Path, *, home: Path, env: dict) -> list[tuple]:
+    """Grade a bystander (blank notebooks) in a run of its own; its gradebook rows."""
+    write_student(course / "bystanders", "bystander", {f"{n}.ipynb": BASELINES["blank"](n) for n in batch.only})
+    first = run_grading(course, course / "bystanders", only=batch.only, jobs=batch.jobs,
+                        cell_timeout=batch.cell_timeout, home=home, env=env, deadline=1800,
+                        log=folder / "bystander.log")
+    assert first.status == "completed", f"grading the bystander failed:\n{first.error}"
+    (course / "grades.csv").unlink(missing_ok=True)
+    return [r for r in read_gradebook(course / "gradebook.db") if r[0] == "bystander"]
+
+
 @pytest.fixture(scope="session")
-def warm(incident_warehouse, attack_env, grader_home, tmp_path_factory) -> Path:
-    """Grade blank notebooks once, so the engine's caches exist before any snapshot."""
-    folder = tmp_path_factory.mktemp("wt06-attacks-warm")
-    course, home = folder / "course", grader_home
-    for name in (NB01, NB03, NB05):
-        write_student(course / "submitted", "warm", {f"{name}.ipynb": BASELINES["blank"](name)})
-    outcome = run_grading(course, course / "submitted", only=[NB01, NB03, NB05], jobs=1, cell_timeout=60,
-                          home=home, env=attack_env, deadline=1800, log=folder / "warm.log")
-    assert outcome.status == "completed", f"warming the grader's caches failed:\n{outcome.error}"
-    return folder
+def warm(incident_warehouse, grading_cache, attack_env, grader_home, tmp_path_factory) -> Prepared:
+    """The main batch's course, its bystander graded: this first run also warms the
+    engine's caches and the grader's HOME, so they exist before any snapshot."""
+    batch = batches()[MAIN]
+    folder, course = _course(batch, tmp_path_factory)
+    before = _bystander(batch, folder, course, home=grader_home, env=attack_env)
+    return Prepared(batch, folder, course, before)
 
 
 @pytest.fixture(scope="session")
@@ -558,7 +610,9 @@ def oracle_incidents(incident_warehouse, tmp_path_factory):
 def _trees(course: Path, home: Path) -> list[Tree]:
     from wt06 import paths
 
-    scratch = paths.warehouse_path().parent  # the tests' scratch: built warehouse, work folder, caches
+    # this process's scratch: its copies of the built warehouses and of the grading cache, its
+    # work folder; no other test process writes there (tests/conftest.py)
+    scratch = paths.warehouse_path().parent
     return [  # the repository's course files (not tests/ or docs/: a developer may be editing them)
         *(Tree(f"repository {name}", REPO / name) for name in ("grader", "wt06", "data", "dbt_project", "notebooks")),
         Tree("repository top level", REPO, top_level=True),
@@ -569,45 +623,35 @@ def _trees(course: Path, home: Path) -> list[Tree]:
     ]
 
 
-@pytest.fixture(scope="module")
-def graded(request, warm, attack_env, canary_secrets, grader_home, tmp_path_factory):
-    group = GROUPS[request.param]
-    folder = tmp_path_factory.mktemp(f"wt06-attacks-{group.name}")
-    course, home = folder / "course", grader_home
-    outside = Path(f"/tmp/wt06-attacks-outside-{os.getpid()}-{group.name}")
+def grade_batch(batch: Batch, prepared: Prepared, *, attack_env, canary_secrets, grader_home, known) -> GradedClass:
+    """Write the batch's students, grade them contained, and diff every watched tree."""
+    folder, course, home = prepared.folder, prepared.course, grader_home
+    outside = Path(f"/tmp/wt06-attacks-outside-{os.getpid()}-{batch.name}")
     shutil.rmtree(outside, ignore_errors=True)
     from wt06 import paths
-    from wt06_grading.layout import SOURCE
 
-    shutil.copytree(SOURCE, course / "source" / "wt06")
-    needs = {a for a in attacks_in(group.name)}
+    needs = {a for g in batch.groups for a in attacks_in(g.name)}
     loopback = Loopback() if any(p in ("network", "daemon") for a in needs for p in a.probes) else None
-    known = request.getfixturevalue("oracle_incidents") if group.name == "oracle" else None
 
     def context(student: str) -> Context:
+        attack_ = ATTACKS.get(student[len("attack_"):]) if student.startswith("attack_") else None
+        group = GROUPS[attack_.group] if attack_ else Group(batch.name, batch.only, batch.baselines, batch.canary)
         return Context(student, group, course, paths.warehouse_path(), outside,
                        ports=loopback.ports if loopback else {}, known=known)
 
-    roster = students(group)
-    run = dict(only=group.only, jobs=group.jobs, cell_timeout=group.cell_timeout, home=home, env=attack_env)
-    bystander_before: list[tuple] = []
-    if group.bystander:
-        write_student(course / "bystanders", "bystander",
-                      {f"{group.only[0]}.ipynb": BASELINES["blank"](group.only[0])})
-        first = run_grading(course, course / "bystanders", **{**run, "only": group.only[:1]},
-                            deadline=900, log=folder / "bystander.log")
-        assert first.status == "completed", f"grading the bystander failed:\n{first.error}"
-        bystander_before = [r for r in read_gradebook(course / "gradebook.db") if r[0] == "bystander"]
-        (course / "grades.csv").unlink(missing_ok=True)
-    write_group(group, course / "submitted", context)
+    roster = students(batch)
+    write_batch(batch, course / "submitted", context)
 
     trees = _trees(course, home)
     backups = folder / "backups"
     for tree in trees:
         tree.start(backups)
-    deadline = 240 + 100 * len(roster) * len(group.only) + 10 * group.cell_timeout
+    handed_in = sum(len(notebooks_of(batch, s)) for s in roster)
+    deadline = 600 + 60 * handed_in / batch.jobs + 10 * batch.cell_timeout
     try:
-        outcome = run_grading(course, course / "submitted", **run, deadline=deadline, log=folder / "grading.log")
+        outcome = run_grading(course, course / "submitted", only=batch.only, jobs=batch.jobs,
+                              cell_timeout=batch.cell_timeout, home=home, env=attack_env, deadline=deadline,
+                              log=folder / "grading.log")
     finally:
         if loopback:
             loopback.close()
@@ -615,9 +659,38 @@ def graded(request, warm, attack_env, canary_secrets, grader_home, tmp_path_fact
         lost = [p for tree in trees for p in tree.restore(changes[tree.label])]
         outside_left = [str(p) for p in outside.rglob("*")] if outside.exists() else []
         shutil.rmtree(outside, ignore_errors=True)
-    return GradedClass(group, course, outcome, read_table(course / "grades.csv"), roster, changes, lost,
-                       read_gradebook(course / "gradebook.db"), bystander_before, outside, outside_left,
-                       loopback, canary_secrets)
+    return GradedClass(batch, course, outcome, read_table(course / "grades.csv"), roster, changes, lost,
+                       read_gradebook(course / "gradebook.db"), prepared.bystander_before, outside,
+                       outside_left, loopback, canary_secrets)
+
+
+@pytest.fixture(scope="session")
+def graded_batches(warm, attack_env, canary_secrets, grader_home, tmp_path_factory, request) -> dict:
+    """batch name -> its GradedClass, each batch graded once per session, on first use."""
+    done: dict[str, GradedClass] = {}
+
+    def get(name: str) -> GradedClass:
+        if name not in done:
+            batch = batches()[name]
+            if name == MAIN:
+                prepared = warm
+            else:
+                folder, course = _course(batch, tmp_path_factory)
+                before = _bystander(batch, folder, course, home=grader_home, env=attack_env) \
+                    if batch.bystander else []
+                prepared = Prepared(batch, folder, course, before)
+            known = request.getfixturevalue("oracle_incidents") if "oracle" in {g.name for g in batch.groups} \
+                else None
+            done[name] = grade_batch(batch, prepared, attack_env=attack_env, canary_secrets=canary_secrets,
+                                     grader_home=grader_home, known=known)
+        return done[name]
+
+    return get
+
+
+@pytest.fixture(scope="module")
+def graded(request, graded_batches) -> GradedClass:
+    return graded_batches(request.param)
 
 
 @pytest.fixture

@@ -5,13 +5,29 @@ honest baseline (blank, hard-coded, wrong or full answers, built by the fixture 
 of ``tests/fixtures/submissions.py``) plus the attack. The function that builds it says,
 in its docstring, the threat and the outcome an honest grading engine gives.
 
-Attacks come in *groups*: one graded class each (grading is the expensive part). A group
-names the notebooks it grades, the honest baselines graded beside the attackers (as
-``aa_<kind>``, before them), a canary graded after them (``zz_<kind>``: a later student
-must be graded exactly as the earlier one) and, where gradebook forging is in play, a
-bystander graded in an earlier run whose gradebook rows must not change.
+Attacks come in *groups* (a family of attacks on the same notebooks: ``@attack(group,
+base)`` adds one), and groups are graded in *batches*: one graded class each, since
+grading is the expensive part. A batch grades the union of its groups' notebooks with one
+course, one reference computation and one warm worker pair; each attacker submits only
+its own group's notebooks, and its assertions read only those notebooks' rows (and the
+submission's own notes), so a "not submitted" note for a notebook it never handed in can
+never count as a detection. Every group joins the ``main`` batch unless it says otherwise:
 
-``write_group(group, course, ctx)`` writes a group's students in nbgrader's layout.
+* ``resources``: sleeping cells want a short cell timeout, and a fork bomb or a 6 GiB
+  allocation wants one job at a time;
+* ``solo=True``: an attack that must be alone in its batch (it would kill the worker, or
+  change what the rest of the batch sees, if the engine failed to stop it) says why in
+  its docstring, in a sentence starting "Alone in its batch:" (checked at import).
+
+A batch grades its groups' honest baselines on all its notebooks (as ``aa_<kind>``, before
+the attackers), a canary after them (``zz_<kind>``: a later student must be graded
+exactly as the earlier one) and, where gradebook forging is in play, a bystander graded in
+an earlier run whose gradebook rows must not change. The canary's and the attackers'
+notebooks end with a cell naming the student, so no two of them are the same bytes: a
+grader that reuses results by content cannot answer the canary (or the notebook where a
+planted payload would pay off) from an execution that ran before the attacks.
+
+``write_batch(batch, course, ctx)`` writes a batch's students in nbgrader's layout.
 """
 
 from __future__ import annotations
@@ -45,6 +61,9 @@ from fixtures.submissions import (  # the fixture class's helpers: one way to bu
 from . import payloads
 
 NB01, NB03, NB05 = "01_detect_staleness", "03_phantom_successes", "05_fix_and_prevent"
+NOTEBOOK_ORDER = [NB01, NB03, NB05]
+MAIN = "main"  # the batch every group joins unless it names another
+ALONE = "Alone in its batch:"
 SECRET_NAMES = ("WT06_ATTACK_CANARY_SECRET", "AWS_SECRET_ACCESS_KEY")
 
 
@@ -58,6 +77,41 @@ class Group:
     jobs: int = 1
     cell_timeout: int = 30
     bystander: bool = False  # grade a bystander first, in a run of its own
+    batch: str = MAIN  # the graded class this group joins
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One graded class: the groups graded together, and the settings they need."""
+
+    name: str
+    groups: tuple[Group, ...]
+
+    @property
+    def only(self) -> tuple[str, ...]:
+        wanted = {n for g in self.groups for n in g.only}
+        return tuple(sorted(wanted, key=lambda n: (NOTEBOOK_ORDER + sorted(wanted)).index(n)))
+
+    @property
+    def baselines(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(b for g in self.groups for b in g.baselines))
+
+    @property
+    def canary(self) -> str:
+        (canary,) = {g.canary for g in self.groups}  # one canary per batch
+        return canary
+
+    @property
+    def jobs(self) -> int:  # two workers where any group wants them (private gradebook copies)
+        return max(g.jobs for g in self.groups)
+
+    @property
+    def cell_timeout(self) -> int:
+        return max(g.cell_timeout for g in self.groups)
+
+    @property
+    def bystander(self) -> bool:
+        return any(g.bystander for g in self.groups)
 
 
 @dataclass
@@ -161,21 +215,27 @@ ATTACKS: dict[str, Attack] = {}
 
 
 def group(name: str, only, baselines, canary="full", **kwargs) -> Group:
-    """Register a graded class; the canary's kind is always among its baselines."""
+    """Register a family of attacks; the canary's kind is always among its baselines."""
     baselines = tuple(dict.fromkeys([*baselines, canary]))
     GROUPS[name] = Group(name, tuple(only), baselines, canary, **kwargs)
     return GROUPS[name]
 
 
 def attack(group_name: str, base: str, *, says: str | None = None, zero=(), probes=(), solo=False):
-    """Register the decorated builder as an attack (``solo``: in a graded class of its own)."""
+    """Register the decorated builder as an attack of ``group_name``, graded in that group's
+    batch; ``solo``: in a batch of its own, for the reason its docstring gives after
+    "Alone in its batch:"."""
     def register(build):
         name = build.__name__
         where = group_name
         if solo:
+            if ALONE not in " ".join((build.__doc__ or "").split()):
+                raise ValueError(f"attack {name} is graded alone: its docstring must say why, in a "
+                                 f"sentence starting {ALONE!r}")
             parent = GROUPS[group_name]
             where = f"{group_name}-{name}"
-            group(where, parent.only, (base,), cell_timeout=parent.cell_timeout)
+            group(where, parent.only, (base,), cell_timeout=parent.cell_timeout, jobs=parent.jobs,
+                  batch=where)
         ATTACKS[name] = Attack(name, where, base, build, says, tuple(zero), tuple(probes))
         return build
     return register
@@ -183,6 +243,21 @@ def attack(group_name: str, base: str, *, says: str | None = None, zero=(), prob
 
 def attacks_in(group_name: str) -> list[Attack]:
     return [a for a in ATTACKS.values() if a.group == group_name]
+
+
+def batches() -> dict[str, Batch]:
+    """batch name -> the batch of every group that has attacks, main first."""
+    names = sorted({g.batch for g in GROUPS.values() if attacks_in(g.name)}, key=lambda b: (b != MAIN, b))
+    return {b: Batch(b, tuple(g for g in GROUPS.values() if g.batch == b and attacks_in(g.name)))
+            for b in names}
+
+
+def batch_of(group_name: str) -> str:
+    return GROUPS[group_name].batch
+
+
+def attacks_in_batch(batch: Batch) -> list[Attack]:
+    return [a for g in batch.groups for a in attacks_in(g.name)]
 
 
 def grade_cells(notebook, *, tests=True):
@@ -445,21 +520,21 @@ def timestamp_symlink(ctx):
     return {f"{NB01}.ipynb": ctx.base("blank", NB01), "timestamp.txt": Symlink("/etc/shadow")}
 
 
-@attack("intake", "blank", says=NOT_REGULAR, solo=True)
+@attack("intake", "blank", says=NOT_REGULAR)
 def fifo(ctx):
     """Threat: the notebook is a FIFO: reading it blocks forever and the batch hangs.
     Expected: refused without being opened; the batch completes."""
     return {f"{NB01}.ipynb": Fifo()}
 
 
-@attack("intake", "blank", says=NOT_REGULAR, solo=True)
+@attack("intake", "blank", says=NOT_REGULAR)
 def device_zero(ctx):
     """Threat: the notebook is a character device like /dev/zero: reading it never ends
     and fills memory. Expected: refused without being read; the batch completes."""
     return {f"{NB01}.ipynb": Device(1, 5)}
 
 
-@attack("intake", "blank", says=NOT_REGULAR, solo=True)
+@attack("intake", "blank", says=NOT_REGULAR)
 def symlink_to_dev_zero(ctx):
     """Threat: the notebook is a symlink to /dev/zero. Expected: refused, batch completes."""
     return {f"{NB01}.ipynb": Symlink("/dev/zero")}
@@ -563,20 +638,22 @@ def proc_root(ctx):
     return _blank_with(ctx, payloads.proc_root(ctx.student))
 
 
-@attack("escape", "hard_coded", solo=True)  # on today's engine it breaks every later student
+@attack("escape", "hard_coded")
 def corrupt_caches(ctx):
     """Threat: overwrite the reference-result and scenario caches and grader/.wt06 (issue 8:
     full-marks students then scored 0 with exit status 0). Expected: not writable; later
-    students are graded as before."""
+    students are graded as before. Graded with the others: a file it managed to overwrite
+    carries its marker line, so the harness names it, and the canary graded after it shows
+    the damage."""
     return {f"{NB01}.ipynb": _code_after_setup(ctx.base("hard_coded", NB01),
                                                payloads.corrupt(ctx.student, "caches"))}
 
 
-@attack("escape", "hard_coded", solo=True)  # on today's engine it breaks every later student
+@attack("escape", "hard_coded")
 def corrupt_warehouses(ctx):
     """Threat: overwrite the built incident warehouse, the grading incidents' warehouses
     and the repository's data/ warehouse. Expected: not writable; later students graded
-    as before."""
+    as before. Graded with the others, as corrupt_caches is."""
     return {f"{NB01}.ipynb": _code_after_setup(ctx.base("hard_coded", NB01),
                                                payloads.corrupt(ctx.student, "warehouses"))}
 
@@ -605,7 +682,9 @@ def loopback_network(ctx):
 
 
 # ===== 5. resources: bounded memory, processes, output and time ===========================
-group("resources", [NB01], ["blank"], cell_timeout=20)
+# Its own batch: sleeping cells want a short cell timeout (each costs one), and a fork bomb
+# or a 6 GiB allocation is graded with one job at a time, nothing beside it.
+group("resources", [NB01], ["blank"], cell_timeout=20, batch="resources")
 
 
 def _answer_cell(ctx, code, grade_id="dashboard_gap"):
@@ -661,7 +740,9 @@ def leave_a_daemon(ctx):
 @attack("resources", "blank", says=r"(?i)process|fork|limit|killed|time", solo=True)
 def fork_bomb(ctx):
     """Threat: a fork bomb. Expected: the job's process limit stops it, its processes die
-    with the job, later students are graded as before."""
+    with the job, later students are graded as before. Alone in its batch: were the
+    process limit to fail, the bomb would fill the batch's cgroup and leave the worker
+    unable to fork, failing every student graded after it with nothing naming the cause."""
     return _answer_cell(ctx, payloads.FORK_BOMB)
 
 
@@ -669,25 +750,31 @@ def fork_bomb(ctx):
 def kill_the_grader(ctx):
     """Threat: SIGKILL every ancestor process and every process whose command line says
     nbgrader or wt06_grading (the batch grader shares the PID namespace). Expected: nothing
-    outside the job is visible; the batch completes."""
+    outside the job is visible; the batch completes. Alone in its batch: were the PID
+    namespace to fail, it would kill the worker and the driver, and a batch killed with
+    everyone in it cannot say which attack did it."""
     return _answer_cell(ctx, payloads.kill_grader())
 
 
 @attack("resources", "blank", solo=True)
 def kill_everything(ctx):
     """Threat: kill -9 -1 (every process the user may signal). Expected: only the job's own
-    processes die; the batch completes."""
+    processes die; the batch completes. Alone in its batch: for the reason kill_the_grader
+    is (it kills the worker if the job's namespace fails)."""
     return _answer_cell(ctx, payloads.KILL_ALL)
 
 
 # ===== 6. answers that stop a batch (answer extraction in the grader's process) ===========
+# Once each had a class of its own; they are graded in the main batch now: were one to stop
+# the batch again, every test of the batch fails with the grader's traceback, which names
+# the answer it could not read.
 group("stoppers", [NB01], ["blank"])
 group("stoppers05", [NB05], ["blank"])
 UNREADABLE = (r"(?i)quot|pars|read|deep|nest|recurs|long|large|size|token|valid|plain value|string|type|could not"
               r"|died|crash")
 
 
-@attack("stoppers", "blank", says=UNREADABLE, solo=True)
+@attack("stoppers", "blank", says=UNREADABLE)
 def unclosed_quote(ctx):
     """Threat: `%%sql --save "dashboard_gap` with an unclosed quote (issue 8: ValueError in the
     grader, no grade table for anyone). Expected: this answer scores 0 with a reason."""
@@ -695,7 +782,7 @@ def unclosed_quote(ctx):
                     '%%sql --save "dashboard_gap\nselect distinct order_date from stg_orders')
 
 
-@attack("stoppers", "blank", says=UNREADABLE, solo=True)
+@attack("stoppers", "blank", says=UNREADABLE)
 def huge_query(ctx):
     """Threat: a 3 MB query (sqlparse's token limit stopped the batch). Expected: 0 with a
     reason, the batch goes on."""
@@ -705,14 +792,14 @@ def huge_query(ctx):
                     f"where order_date > date '2024-02-08' and order_date not in ({days})")
 
 
-@attack("stoppers05", "blank", says=UNREADABLE, solo=True)
+@attack("stoppers05", "blank", says=UNREADABLE)
 def unhashable_command(ctx):
     """Threat: `scheduler_command = {["dbt run"]}` (TypeError: unhashable in literal_eval).
     Expected: 0 with a reason, the batch goes on."""
     return _on_cell(ctx, "blank", NB05, "scheduler_command", 'scheduler_command = {["dbt run"]}')
 
 
-@attack("stoppers05", "blank", says=UNREADABLE, solo=True)
+@attack("stoppers05", "blank", says=UNREADABLE)
 def deep_expression(ctx):
     """Threat: `scheduler_command = 1+1+...` of 100k terms (RecursionError in the AST).
     Expected: 0 with a reason, the batch goes on."""
@@ -891,13 +978,27 @@ def oracle_query(reference_sql: str, known: list[Known]) -> str:
             f"where fingerprint = {FINGERPRINT}\norder by position")
 
 
-# ----- writing a group ---------------------------------------------------------------------
-def students(group_: Group) -> dict[str, tuple[str, Attack | None]]:
+# ----- writing a batch ---------------------------------------------------------------------
+def students(batch: Batch) -> dict[str, tuple[str, Attack | None]]:
     """student -> (baseline kind, attack or None), in grading order."""
-    out = {f"aa_{kind}": (kind, None) for kind in group_.baselines}
-    out |= {a.student: (a.base, a) for a in attacks_in(group_.name)}
-    out[f"zz_{group_.canary}"] = (group_.canary, None)
+    out = {f"aa_{kind}": (kind, None) for kind in batch.baselines}
+    out |= {a.student: (a.base, a) for a in attacks_in_batch(batch)}
+    out[f"zz_{batch.canary}"] = (batch.canary, None)
     return out
+
+
+def notebooks_of(batch: Batch, student: str) -> tuple[str, ...]:
+    """The notebooks ``student`` hands in: an attacker its own group's, the others all."""
+    attack_ = ATTACKS.get(student[len("attack_"):]) if student.startswith("attack_") else None
+    return GROUPS[attack_.group].only if attack_ is not None else batch.only
+
+
+def _signed(content, student: str):
+    """A notebook ending with a cell that names the student (other content: as it is)."""
+    if not hasattr(content, "cells"):
+        return content
+    content.cells.append(nbformat.v4.new_markdown_cell(f"Handed in by {student}."))
+    return content
 
 
 def _write_entry(path: Path, content) -> None:
@@ -927,17 +1028,19 @@ def write_student(submitted: Path, student: str, entries: dict) -> Path:
     return target
 
 
-def write_group(group_: Group, submitted: Path, make_context: Callable[[str], Context]) -> dict:
-    """Write every student of ``group_`` under ``submitted``; student -> its files' digests."""
+def write_batch(batch: Batch, submitted: Path, make_context: Callable[[str], Context]) -> dict:
+    """Write every student of ``batch`` under ``submitted``; student -> its files' digests."""
     written = {}
-    order = students(group_)
+    order = students(batch)
     # baselines first: attacks link to them
     for student, (kind, attack_) in sorted(order.items(), key=lambda kv: kv[1][1] is not None):
         ctx = make_context(student)
-        entries = {f"{n}.ipynb": ctx.base(kind, n) for n in group_.only}
+        entries = {f"{n}.ipynb": ctx.base(kind, n) for n in notebooks_of(batch, student)}
         if attack_ is not None:
             built = attack_.build(ctx)
             entries = {FOLDER: built[FOLDER]} if FOLDER in built else entries | built
+        if not student.startswith("aa_"):  # see the module docstring: no two alike
+            entries = {name: _signed(content, student) for name, content in entries.items()}
         write_student(submitted, student, entries)
         written[student] = _digest(entries)
     return written
