@@ -91,7 +91,8 @@ def test_the_course_notebooks_give_the_same_outputs_and_answers_in_both(workers)
     _same_runs(workers, GRADED)
 
 
-def test_the_other_notebooks_too(workers):  # release depth (make test-full)
+@pytest.mark.full  # release depth (make test-full)
+def test_the_other_notebooks_too(workers):
     _same_runs(workers, [name for name in solved_notebooks() if name not in GRADED])
 
 
