@@ -67,22 +67,23 @@ def test_values_compare_as_text_or_sets_on_every_incident():
     assert "could not be read" in KINDS["value"].compare(question, unread, reference).message
 
 
-@pytest.mark.parametrize("command, ok", [
+@pytest.mark.parametrize("command, readable", [
     ("dbt run", True), ("dbt build", True), ('dbt run --select "staging.*" "marts.*"', True),
-    ("dbt run -s marts --exclude tag:slow --full-refresh", True), ("dbt run --select=marts.*", True),
-    ("dbt run-operation run_query --args '{sql: select 1}'", False), ("dbt run --target-path /tmp/x", False),
-    ("dbt run --log-path /tmp/x", False), ("dbt run --profiles-dir ../x", False), ("dbt run --project-dir /", False),
-    ("dbt run --vars '{a: 1}'", False), ("dbt test", False), ("dbt", False), ("rm -rf /", False),
-    ('dbt run --select "unclosed', False),
+    ("dbt run --empty", True), ("dbt run --target-path /tmp/x", True), ("dbt test", True), ("rm -rf /", True),
+    ('dbt run --select "unclosed', False), ("", False),
 ])
-def test_the_scheduler_command_may_only_select_models(command, ok):
-    assert isinstance(allowed(command), list) == ok
+def test_only_an_unreadable_command_cannot_be_checked(command, readable):
+    """What a command asks dbt to do is the production guard's to judge (a property the
+    visible check judges too), not a reason to say the answer could not be checked."""
+    assert isinstance(allowed(command), list) == readable
 
 
-def test_a_command_task_refuses_before_anything_runs():
+def test_a_command_task_goes_to_the_guard_and_only_unreadable_answers_stop_before():
     question = _question("command", "value", "scheduler_command")
-    assert isinstance(KINDS["command"].task(question, "dbt run --target-path /tmp/evil"), str)
+    assert KINDS["command"].task(question, "dbt run --target-path /tmp/evil") == \
+        {"words": ["dbt", "run", "--target-path", "/tmp/evil"]}
     assert isinstance(KINDS["command"].task(question, {"set": ["dbt run"]}), str)
+    assert isinstance(KINDS["command"].task(question, 'dbt run --select "x'), str)
     assert KINDS["command"].task(question, "dbt run") == {"words": ["dbt", "run"]}
 
 
