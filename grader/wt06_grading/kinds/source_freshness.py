@@ -6,8 +6,9 @@ every day of each incident, with the configuration dbt itself parses from the fi
 ``config:`` and top-level forms, table overrides, ``freshness: null``), counting only the
 rows loaded by each moment, and judges it against what really happened: no error on a
 day the loader delivered (a false alarm); on a loader outage, an error within
-``detect_within_days`` of the first missed load. The same function drives the visible
-check in notebook 05.
+``detect_within_days`` of the first missed load; on every incident, an error within
+``detect_within_days`` on each loader table that never goes longer without rows, if it
+alone stopped (``missed_alone``). The same function drives the visible check in notebook 05.
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ class SourceFreshness(Kind):
                                     "false_alarms": len(verdict["false_alarms"]),
                                     "first_false_alarm": (verdict["false_alarms"] or [{}])[0].get("moment"),
                                     "detected": verdict["detected_at"] is not None,
-                                    "delay_days": verdict["detection_delay_days"]}
+                                    "delay_days": verdict["detection_delay_days"],
+                                    "missed_alone": [m["table"] for m in verdict.get("missed_alone", [])]}
             except Exception as exc:  # noqa: BLE001 (dbt could not parse the file, say)
                 out[incident.id] = {"story": incident.story, "passed": False,
                                     "error": " ".join(str(exc).split())[:300]}
