@@ -57,6 +57,7 @@ def graded(incident_warehouse, tmp_path_factory):
         folder.mkdir(parents=True)
         nbformat.write(submission(student), folder / f"{student['notebook']}.ipynb")
     result = grade_class(course, jobs=2, cell_timeout=CELL_TIMEOUT, progress=False)
+    print(f"mutation class: {len(made)} submissions, {result.stats.sentence()}")  # pytest -s shows it
     table: dict[str, dict[str, dict]] = {}
     with result.table.open() as handle:
         for row in csv.DictReader(handle):

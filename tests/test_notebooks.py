@@ -218,8 +218,10 @@ def test_the_answer_scan_finds_each_form_of_an_answer(reference_answers):
     gun = reference_answers["test_smoking_gun"]
     assert leaks(gun, printed([stream(f"the column to read is {gun.text}.")]), every)
     assert not leaks(gun, printed([table([gun.text], [["all"]])]), every)
-    sources = reference_answers["test_source_freshness"]
-    assert leaks(sources, printed([stream("\n".join(sources.lines[:1]))]), every)
+    for question in ("test_source_freshness", "test_freshness_test", "test_monitor_rules"):
+        lines = reference_answers[question].lines
+        assert lines, f"{question}: no solution line to look for"
+        assert leaks(reference_answers[question], printed([stream("\n".join(lines[:1]))]), every)
     assert _norm("2024-02-09 06:00:00") == _norm(__import__("datetime").datetime(2024, 2, 9, 6))
 
 
