@@ -165,3 +165,25 @@ def test_the_reference_thresholds_hold_on_loader_outage_variants(project_copy, t
     verdict = freshness.check(built, project_copy, tmp_path, scenario.truth())["verdict"]
     assert verdict["passed"], verdict["problems"]
     assert datetime.fromisoformat(verdict["detected_at"]) > datetime.fromisoformat(scenario.truth()["last_delivery"])
+
+
+def test_each_loader_table_stopping_alone_must_error_in_time(warehouse_copy, project_copy, tmp_path):
+    """A table that never goes more than the allowed days without rows must error within them
+    if it alone stops (the others still delivering): freshness on one table only is not enough.
+    A table that legitimately goes quiet for longer (customers) may stay unchecked."""
+    from wt06.scenario import load_scenario
+
+    assert freshness.watched_tables() == ["raw_events", "raw_orders"]
+    truth = load_scenario().truth()
+    _configure(project_copy, CONFIG_STYLE, {**QUIET, "raw_events": "        config:\n          freshness: null\n"})
+    verdict = freshness.check(warehouse_copy, project_copy, tmp_path / "one", truth)["verdict"]
+    assert not verdict["passed"] and verdict["false_alarms"] == []
+    assert [m["table"] for m in verdict["missed_alone"]] == ["raw_events"]
+    assert "raw_events alone stopped" in verdict["problems"][0]
+
+    apply_reference_fix(project_copy)
+    replayed = freshness.check(warehouse_copy, project_copy, tmp_path / "ref", truth)
+    assert replayed["verdict"]["passed"], replayed["verdict"]["problems"]
+    stops = {t: r["stop_alone_days"] for t, r in replayed["replay"]["tables"].items()}
+    assert stops["raw_orders"] <= freshness.DETECT_WITHIN_DAYS and stops["raw_events"] <= freshness.DETECT_WITHIN_DAYS
+    assert stops["raw_job_revisions"] is None  # freshness: null there

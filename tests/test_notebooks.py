@@ -165,6 +165,80 @@ def test_the_blank_notebooks_print_no_answer_before_its_question(executed_blank)
     assert "int_orders_enriched" not in above and "exposure" not in above
 
 
+@pytest.fixture(scope="session")
+def reference_answers(incident_warehouse) -> dict:
+    """Every graded question's model answer on the course's incident (fixtures/answers.py)."""
+    from fixtures.answers import reference_answers as compute
+
+    return compute(incident_warehouse)
+
+
+def _every_model() -> set[str]:
+    return {p.stem for p in (REPO / "dbt_project" / "models").rglob("*.sql")}
+
+
+def _answer_cell_index(notebook, grade_id: str) -> int:
+    return next(i for i, c in enumerate(notebook.cells) if _nbgrader_meta(c).get("grade_id") == grade_id)
+
+
+@pytest.mark.slow
+def test_no_blank_notebook_shows_an_answer_above_its_question(executed_blank, reference_answers):
+    """Each graded question's model answer, in its obvious forms (its rows as a table, its
+    text, its names on one line or in one column, the selector, a line of the solution
+    file), is nowhere in the outputs a blank notebook shows above the answer cell."""
+    from fixtures.answers import leaks, shown
+
+    found = []
+    for question, answer in reference_answers.items():
+        notebook = executed_blank[answer.notebook]
+        above = shown(notebook, _answer_cell_index(notebook, answer.answer_cell))
+        found += [f"{answer.notebook}, {question}: {where}" for where in leaks(answer, above, _every_model())]
+    assert found == [], "answers shown above their questions:\n" + "\n".join(found)
+
+
+@pytest.mark.slow
+def test_the_answer_scan_finds_each_form_of_an_answer(reference_answers):
+    """The scan itself: an answer printed in each obvious form is found."""
+    from fixtures.answers import _norm, leaks, shown
+
+    def printed(outputs):
+        cell = nbformat.v4.new_code_cell("")
+        cell.outputs = outputs
+        return shown(nbformat.v4.new_notebook(cells=[cell]), 1)
+
+    def stream(text):
+        return nbformat.v4.new_output("stream", name="stdout", text=text)
+
+    def table(columns, rows):
+        head = "".join(f"<th>{c}</th>" for c in columns)
+        body = "".join("<tr>" + "".join(f"<td>{v}</td>" for v in row) + "</tr>" for row in rows)
+        html = f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        return nbformat.v4.new_output("display_data", data={"text/html": html, "text/plain": "a table"})
+
+    every = _every_model()
+    staleness = reference_answers["test_mart_staleness"]
+    assert leaks(staleness, printed([table(staleness.columns, staleness.rows)]), every)
+    assert leaks(staleness, printed([table(["a", "b", "c", "d"], staleness.rows)]), every)
+    assert not leaks(staleness, printed([table(staleness.columns, staleness.rows[:1])]), every)
+    revenue = reference_answers["test_missing_revenue"]
+    assert leaks(revenue, printed([stream(f"missing: ${float(revenue.rows[0][0]):,.2f}")]), every)
+    affected = reference_answers["test_affected_models"]
+    assert leaks(affected, printed([stream("not run: " + ", ".join(sorted(affected.names)))]), every)
+    assert not leaks(affected, printed([stream("models: " + ", ".join(sorted(every)))]), every)
+    selector = reference_answers["test_catch_up_selector"]
+    assert leaks(selector, printed([stream(" ".join(sorted(selector.names)))]), every)
+    assert leaks(selector, printed([stream(f"try --select '{selector.text}'")]), every)
+    assert leaks(selector, printed([table(["model"], [[m] for m in sorted(selector.names)])]), every)
+    gun = reference_answers["test_smoking_gun"]
+    assert leaks(gun, printed([stream(f"the column to read is {gun.text}.")]), every)
+    assert not leaks(gun, printed([table([gun.text], [["all"]])]), every)
+    for question in ("test_source_freshness", "test_freshness_test", "test_monitor_rules"):
+        lines = reference_answers[question].lines
+        assert lines, f"{question}: no solution line to look for"
+        assert leaks(reference_answers[question], printed([stream("\n".join(lines[:1]))]), every)
+    assert _norm("2024-02-09 06:00:00") == _norm(__import__("datetime").datetime(2024, 2, 9, 6))
+
+
 def test_student_notebooks_hold_no_solution_no_hidden_test_and_no_output():
     from wt06_grading.reference import solution_only_lines
 
@@ -318,9 +392,13 @@ def test_honest_but_unusual_answers_pass_the_visible_tests(incident_warehouse):
     assert _test_errors(_execute(SOURCE / "02_pipeline_logs.ipynb", notebook=notebook)) == {}
 
     notebook = _with_answers("04_blast_radius", {"affected_models": python + """
-built = set(course.sql(\"\"\"select unnest(models_run) as m from audit.dbt_invocations
-                            where scheduler_run_id = (select max(scheduler_run_id) from audit.dbt_invocations)\"\"\")["m"])
-affected_models = {m for m in course.models("+exposure:revenue_dashboard") if m not in built}"""})
+def affected_models_in(incident):
+    built = set(incident.sql(\"\"\"select unnest(models_run) as m from audit.dbt_invocations
+                                where scheduler_run_id = (select max(scheduler_run_id) from audit.dbt_invocations)\"\"\")["m"])
+    return {m for m in incident.models("+exposure:revenue_dashboard") if m not in built}
+
+
+affected_models = affected_models_in(course)"""})
     assert _test_errors(_execute(SOURCE / "04_blast_radius.ipynb", notebook=notebook)) == {}
 
     source = nbformat.read(SOURCE / "05_fix_and_prevent.ipynb", as_version=4)

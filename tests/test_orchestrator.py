@@ -13,7 +13,11 @@ from wt06.scenario import BROKEN_SELECTORS
 
 @pytest.mark.parametrize("command", [f'dbt run --select "{s}"' for s in BROKEN_SELECTORS]
                          + ['dbt build --select "staging.*"', 'dbt run --exclude "marts.*"',
-                            "dbt run -s stg_orders+", "dbt test", "dbt source freshness"])
+                            "dbt run -s stg_orders+", "dbt test", "dbt source freshness",
+                            # every model selected, but built otherwise than production builds it
+                            "dbt run --empty", "dbt build --vars '{mart_freshness_sla_hours: 1}'",
+                            "dbt run --target dev", "dbt run --target-path /tmp/elsewhere",
+                            "dbt run --threads 0", "dbt run-operation run_query"])
 def test_the_guard_refuses_a_production_job_that_leaves_models_out(warehouse_copy, project_copy, tmp_path,
                                                                    command):
     check = check_production_job(command, warehouse=warehouse_copy, project=project_copy, work=tmp_path)
@@ -21,7 +25,7 @@ def test_the_guard_refuses_a_production_job_that_leaves_models_out(warehouse_cop
     assert "REFUSED" in repr(check)
 
 
-@pytest.mark.parametrize("command", ["dbt run", "dbt build", "dbt run --threads 4",
+@pytest.mark.parametrize("command", ["dbt run", "dbt build", "dbt run --threads 4", "dbt run --full-refresh -x",
                                      'dbt run --select "staging.* intermediate.* marts.*"',
                                      'dbt build --select "path:models"'])
 def test_the_guard_accepts_a_job_that_builds_every_model(warehouse_copy, project_copy, tmp_path, command):

@@ -26,6 +26,10 @@ WRONG = {
     # only one mart
     "one mart": """select max(_refreshed_at) from {{ ref('fct_revenue_daily') }}
         having max(_refreshed_at) < {{ current_timestamp() }} - interval '{{ var("mart_freshness_sla_hours") }} hours'""",
+    # only one mart, empty handled: passes where the other mart alone is stale (or empty)
+    "signups forgotten": """select 'fct_revenue_daily' as mart from {{ ref('fct_revenue_daily') }}
+        having max(_refreshed_at) is null
+            or max(_refreshed_at) < {{ current_timestamp() }} - interval '{{ var("mart_freshness_sla_hours") }} hours'""",
     # always fails
     "always": "select 1 as stale",
 }
@@ -47,6 +51,8 @@ def test_the_reference_test_is_right_in_every_state(warehouse_copy, project_copy
     for state in ("stale", "rebuild", "inside", "past", "empty", "again", "SLA variable"):
         assert state in labels or state in labels.replace("as it stands", "stale")
     assert {s["expected"] for s in outcome["states"]} == {"pass", "fail"}
+    for mart in ("fct_revenue_daily", "fct_daily_signups"):  # every single fault of each mart
+        assert f"{mart} alone past the SLA" in labels and f"{mart} empty" in labels
 
 
 @pytest.mark.slow

@@ -147,8 +147,8 @@ class DbtResult:
         text = f"{self.command}  ->  {status} (exit code {self.exit_code})"
         if self.models_run:
             text += f"; {len(self.models_run)} models run: {', '.join(self.models_run)}"
-        if self.models_not_run:
-            text += f"; not run: {', '.join(self.models_not_run)}"
+        if self.models_not_run:  # counted, not named: which ones is for the student to find
+            text += f"; {len(self.models_not_run)} of the project's {len(self.project_models)} models not run"
         if self.failures:
             text += f"; failed: {', '.join(self.failures)}"
         if self.error:

@@ -18,8 +18,15 @@ source table (the project parsed in-process: source- and table-level settings,
 
 Before a table's first row ever the table did not exist yet: it is not judged. The
 moments are 09:00 on every day from the day after the first load to the warehouse's
-clock. Everything takes plain paths and returns JSON-able results, so the grader can
-call the same functions on its own incidents.
+clock.
+
+Besides the incident's own history, the replay works out each table failing alone: if
+the loader stopped delivering that table only (after its newest row), how many days after
+its first missed load would the daily check error on it? ``judge`` requires every loader
+table that normally never goes more than ``detect_within_days`` days without rows to error
+within that many days; a table that legitimately goes quiet for longer may stay unchecked.
+Everything takes plain paths and returns JSON-able results, so the grader can call the
+same functions on its own incidents.
 """
 
 from __future__ import annotations
@@ -30,12 +37,22 @@ from pathlib import Path
 import duckdb
 
 from . import clock, dbt_runner
+from .scenario import ALL_LOADER_TABLES, canonical_gap_limits
 from .tables import LANDING_TABLES
 from .warehouse import open_plain, read_clock
 
 CHECK_TIME = time(9, 0)  # when the daily freshness job runs
 STATUSES = ("pass", "warn", "error", "runtime error", "not checked", "no data yet")
 DETECT_WITHIN_DAYS = 4  # the course's goal: a loader outage errors within this many days
+STOP_ALONE_HORIZON_DAYS = 60  # how far a single table's outage is followed
+
+
+def watched_tables(detect_within_days: float = DETECT_WITHIN_DAYS) -> list[str]:
+    """The loader tables whose rows never stop for longer than ``detect_within_days`` days in
+    normal operation (their longest gap between load days on the course's incident, which
+    no incident exceeds): each must error within that many days if it alone stops."""
+    limits = canonical_gap_limits()
+    return sorted(t for t, gap in limits.items() if t != ALL_LOADER_TABLES and gap <= detect_within_days)
 
 
 def _seconds(threshold) -> float | None:
@@ -98,7 +115,9 @@ def replay(warehouse: Path, project: Path, work: Path, *, until: datetime | str 
     """What ``dbt source freshness`` would report at 09:00 on every day of the incident.
 
     Returns ``{"moments": [...], "tables": {table: {"config": {...}, "statuses": [...],
-    "ages_hours": [...]}}}``, all plain JSON.
+    "ages_hours": [...], "stop_alone_days": ...}}}``, all plain JSON. ``stop_alone_days``:
+    if that table alone stopped after its newest row, the days from its first missed load
+    (a day after that row) to the first 09:00 check that errors on it (None: never).
     """
     warehouse, work = Path(warehouse), Path(work)
     config = effective_config(project, work)
@@ -133,8 +152,25 @@ def replay(warehouse: Path, project: Path, work: Path, *, until: datetime | str 
             newest = max(r for r in rows if r <= moment)
             age = (moment - newest).total_seconds() / 3600
             statuses.append(status_at(age, settings)), ages.append(round(age, 2))
-        tables[table] = {"config": settings, "statuses": statuses, "ages_hours": ages}
+        tables[table] = {"config": settings, "statuses": statuses, "ages_hours": ages,
+                         "stop_alone_days": _stop_alone_days(rows, settings, until)}
     return {"moments": [clock.format_ts(m) for m in moments], "tables": tables}
+
+
+def _stop_alone_days(rows, settings: dict, until: datetime) -> float | None:
+    """Days from a table's first missed load to its first error, if it alone stopped after
+    its newest row by ``until`` (None: it would never error, or it has no rows)."""
+    if not settings["checked"] or isinstance(rows, str) or settings["error_after_hours"] is None:
+        return None
+    delivered = [r for r in rows if r <= until]
+    if not delivered:
+        return None
+    last = max(delivered)
+    for day in range(1, STOP_ALONE_HORIZON_DAYS + 1):
+        moment = datetime.combine(last.date() + timedelta(days=day), CHECK_TIME)
+        if moment > last and status_at((moment - last).total_seconds() / 3600, settings) == "error":
+            return round((moment - (last + timedelta(days=1))).total_seconds() / 86400, 2)
+    return None
 
 
 def _loaded_at(con, settings: dict) -> list[datetime] | str:
@@ -161,7 +197,9 @@ def judge(replayed: dict, truth: dict, *, detect_within_days: float = DETECT_WIT
       delivering (every moment before a loader outage starts; every moment of an
       incident with no loader outage);
     * detection (loader outage only): the first moment at which a loader table errors,
-      which must come within ``detect_within_days`` of the first load the loader missed.
+      which must come within ``detect_within_days`` of the first load the loader missed;
+    * each table failing alone (every incident): every table of ``watched_tables`` must
+      error within ``detect_within_days`` of its first missed load if it alone stopped.
     """
     start = clock.parse(truth["incident_start"])
     outage = truth["story"] == "loader_outage"
@@ -190,9 +228,21 @@ def judge(replayed: dict, truth: dict, *, detect_within_days: float = DETECT_WIT
             if delay_days > detect_within_days:
                 problems.append(f"the loader stopped and the first error came {delay_days:g} days "
                                 f"later, past the {detect_within_days:g} days allowed")
+    missed_alone = []
+    for table in watched_tables(detect_within_days):
+        replayed_table = replayed["tables"].get(table)
+        if replayed_table is None:
+            continue
+        days = replayed_table.get("stop_alone_days")
+        if days is None or days > detect_within_days:
+            missed_alone.append({"table": table, "days": days})
+            late = "would never error on it" if days is None else f"would error on it only {days:g} days later"
+            problems.append(f"if {table} alone stopped receiving rows, your configuration {late} (a table "
+                            f"that never goes more than {detect_within_days:g} days without rows must "
+                            f"error within {detect_within_days:g} days)")
     return {"passed": not problems, "problems": problems, "false_alarms": false_alarms,
             "detected_at": clock.format_ts(detected) if detected else None,
-            "detection_delay_days": delay_days, "story": truth["story"]}
+            "detection_delay_days": delay_days, "missed_alone": missed_alone, "story": truth["story"]}
 
 
 def check(warehouse: Path, project: Path, work: Path, truth: dict, *,

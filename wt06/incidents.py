@@ -11,10 +11,13 @@ are drawn from a course secret by the grader):
   notebook.
 * ``loader_outage_drill``: the loader stops for a week while the scheduler keeps
   running full runs (a quiet day before it).
-* ``quiet_days_drill``: the course's story again, with a long midweek outage and two
-  quiet days in it.
+* ``quiet_days_drill``: the course's story again, with a long midweek outage, two quiet
+  days in it, and a broken job that still builds the intermediate layer (so what the
+  scheduler left out differs from the course's incident).
 
-Notebook 06 replays a monitor's rules over the course's incident and these three.
+Each story a hidden check grades on has public drills here (``STORIES``): a visible
+check runs on them, and the notebook names them, so nothing a hidden check asks is a
+surprise. Notebook 06 replays a monitor's rules over the course's incident and these three.
 Inputs live in ``data/incidents/<name>/`` (committed CSVs, written by ``make data``);
 ``make warehouse`` builds each next to the incident warehouse (``<name>.duckdb``), and a
 missing one is built on first use.
@@ -30,6 +33,7 @@ from pathlib import Path
 from . import paths
 from .errors import DataError
 from .scenario import LOADER_OUTAGE, SKIPPED_MARTS, Scenario, ScenarioParams, load_scenario
+from .tables import FULL_RUN, RUN_LOG
 
 CANONICAL = "canonical"
 PRACTICE = "practice"
@@ -46,10 +50,55 @@ PUBLIC: dict[str, ScenarioParams] = {
         push_orders_per_day=5, story=LOADER_OUTAGE, quiet_days=1),
     "quiet_days_drill": ScenarioParams(
         seed=4103, first_day="2024-05-06", freeze_day="2024-06-11", outage_days=5, full_runs=7,
-        phantom_runs=7, broken_selector="path:models/staging", first_run_number=88, customers=19,
+        phantom_runs=7, broken_selector="staging.* intermediate.*", first_run_number=88, customers=19,
         orders=33, events=44, push_orders_per_day=4, story=SKIPPED_MARTS, quiet_days=2),
 }
 DRILLS = tuple(name for name in PUBLIC if name != PRACTICE)
+
+# How a notebook, a visible check's message and a hidden check's verdict name each public incident.
+LABELS = {
+    PRACTICE: "the practice incident",
+    "loader_outage_drill": "the loader-outage drill",
+    "quiet_days_drill": "the quiet-days drill",
+}
+
+
+@dataclass(frozen=True)
+class Story:
+    """A kind of incident the course grades on: how to name it, and its public drills."""
+
+    name: str
+    description: str  # what happened, in words a verdict can use (no data of any incident)
+
+    @property
+    def drills(self) -> tuple[str, ...]:
+        """The public incidents of this story (a visible check runs on at least one)."""
+        return tuple(name for name, params in PUBLIC.items() if params.story == self.name)
+
+
+# The stories a hidden check may grade on, one line each. A verdict on a secret incident
+# names its story with ``description`` and never its data (dates, run ids, counts).
+STORIES: dict[str, Story] = {
+    SKIPPED_MARTS: Story(
+        SKIPPED_MARTS,
+        "an incident where the scheduler's job stopped building the marts while the loader kept "
+        "delivering (other dates, run ids, selector and number of phantom runs)"),
+    LOADER_OUTAGE: Story(
+        LOADER_OUTAGE,
+        "an incident where the loader stopped delivering while every scheduled run built everything"),
+}
+
+
+def describe(story: str) -> str:
+    """One line naming a kind of incident (for messages); the student's own is "your incident"."""
+    if story == CANONICAL:
+        return "your incident"
+    return STORIES[story].description if story in STORIES else "another incident"
+
+
+def story_of(name: str) -> str:
+    """The story of a public incident (or of the course's own)."""
+    return CANONICAL if name == CANONICAL else PUBLIC[name].story
 
 
 @dataclass(frozen=True)
@@ -112,6 +161,18 @@ def ensure_built(name: str) -> Incident:
             require_built(path)
         build(name)
     return Incident(name, path, data_dir(name))
+
+
+def replay_moments(con, now) -> list:
+    """The moments a rule is replayed at: the first phantom run's start, every later run's
+    finish, and now (just ``[now]`` when no run ever left a model out). The grader replays
+    ``moments: replay`` questions at the same moments on its own incidents."""
+    first = con.execute(f"select min(started_at) from {RUN_LOG} where models_run <> ?", [FULL_RUN]).fetchone()[0]
+    if first is None:
+        return [now]
+    finishes = [r for (r,) in con.execute(
+        f"select finished_at from {RUN_LOG} where started_at >= ? order by 1", [first]).fetchall()]
+    return [first, *finishes, now]
 
 
 def expected(name: str = PRACTICE) -> dict:

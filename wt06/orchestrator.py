@@ -22,9 +22,26 @@ from .errors import DbtCommandError
 from .tables import JOB_HISTORY
 
 BUILDING = ("run", "build")
-# Flags that change *which* nodes run; anything else (threads, target, vars...) does not.
+# Flags that change *which* nodes run.
 _SELECTION_FLAGS = ("--select", "-s", "--models", "-m", "--exclude", "--selector", "--resource-type",
                     "--resource-types", "--exclude-resource-type", "--exclude-resource-types")
+# Flags that change neither which models are built nor what they are built from.
+_HARMLESS_SWITCHES = ("--full-refresh", "--fail-fast", "-x")
+_HARMLESS_WITH_VALUE = ("--threads",)
+# Why the other flags a production job might carry are refused (any flag not listed here
+# or above is refused too: a production job takes node selection, and nothing else).
+_REFUSED_FLAGS = {
+    "--empty": "it builds every model with no rows (a schema dry run): the dashboard would show nothing",
+    "--vars": "it changes what the models compute; production uses the project's own variables",
+    "--target": "it points the job at another warehouse than production's",
+    "-t": "it points the job at another warehouse than production's",
+    "--defer": "it reads models from another environment's state instead of building them",
+    "--state": "it compares with another environment's state",
+    "--favor-state": "it reads models from another environment's state instead of building them",
+    "--profiles-dir": "it reads another profile than production's",
+    "--project-dir": "it runs another project than production's",
+    "--profile": "it reads another profile than production's",
+}
 
 
 def job_at(con: duckdb.DuckDBPyConnection, moment: datetime) -> dict | None:
@@ -65,12 +82,50 @@ def _selection_args(args: list[str]) -> list[str]:
     return kept
 
 
+def flag_problems(args: list[str]) -> list[str]:
+    """Why the flags of a parsed ``dbt run``/``build`` have no place in a production job
+    (empty: only node selection and harmless switches)."""
+    problems = []
+    flag, values = None, []
+
+    def close() -> None:
+        if flag is None:
+            return
+        if (flag in _SELECTION_FLAGS or flag in _HARMLESS_WITH_VALUE) and not values:
+            problems.append(f"{flag} needs a value")
+        if flag == "--threads" and values and not (len(values) == 1 and values[0].isdigit() and int(values[0]) > 0):
+            problems.append("--threads takes one positive whole number")
+        if flag in _HARMLESS_SWITCHES and values:
+            problems.append(f"{' '.join(values)!r} after {flag} is not a flag: quote a selector with spaces")
+
+    for word in args[1:]:
+        if not word.startswith("-"):
+            if flag is None:
+                problems.append(f"{word!r} is not a flag: quote a selector with spaces")
+            else:
+                values.append(word)
+            continue
+        close()
+        flag, _, value = word.partition("=")
+        values = [value] if value else []
+        if flag in _SELECTION_FLAGS or flag in _HARMLESS_WITH_VALUE or flag in _HARMLESS_SWITCHES:
+            continue
+        why = _REFUSED_FLAGS.get(flag, "a production job's command takes node selection only "
+                                       "(--select, --exclude, --selector)")
+        problems.append(f"{flag} has no place in a production job: {why}")
+        flag = "(refused)"  # its values are part of the refused flag
+    close()
+    return problems
+
+
 def check_production_job(command: str, *, warehouse: Path, project: Path, work: Path) -> JobCheck:
-    """Accept a production job command only if it builds every model of the project.
+    """Accept a production job command only if it builds every model of the project, and
+    carries nothing but node selection (and harmless switches such as ``--threads``).
 
     The command's own selection is listed with ``dbt ls`` (nothing is built) and compared
-    with the project's models; a command that is not a ``dbt run``/``dbt build``, or that
-    leaves any model out, is refused with the reason.
+    with the project's models; a command that is not a ``dbt run``/``dbt build``, that
+    carries a flag that changes what or how it builds (``--empty``, ``--vars``,
+    ``--target``, ``--defer``...), or that leaves any model out, is refused with the reason.
     """
     try:
         args = dbt_runner.parse_command(command)
@@ -79,6 +134,9 @@ def check_production_job(command: str, *, warehouse: Path, project: Path, work: 
     if args[0] not in BUILDING:
         return JobCheck(command, False, [f"'dbt {args[0]}' builds no model: a production job "
                                          "must run dbt run or dbt build"])
+    problems = flag_problems(args)
+    if problems:
+        return JobCheck(command, False, problems)
 
     def listed(selection: list[str]) -> list[str]:
         result = dbt_runner.invoke(["dbt", "ls", "--resource-type", "model", "--output", "name",

@@ -9,10 +9,12 @@ the data. Labels come from the data, so a chart is true of whichever incident it
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 
 import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
+import matplotlib.ticker as mticker
 import pandas as pd
 from matplotlib.figure import Figure
 
@@ -49,9 +51,16 @@ def _shade(ax, start, end, label: str) -> None:
                    label=label, zorder=0)
 
 
-def _days_axis(ax) -> None:
-    locator = mdates.AutoDateLocator(minticks=4, maxticks=10)
-    ax.xaxis.set_major_locator(locator)
+def _days_axis(ax, *, max_ticks: int = 9) -> None:
+    """Ticks at midnight every n days (n from the axis span, so at most ``max_ticks``), each
+    labelled with its weekday and date. Evenly spaced from the first day: never two labels a
+    day apart where a month begins (a date locator's month tick beside its day ticks)."""
+    low, high = (pd.Timestamp(mdates.num2date(x)).tz_localize(None) for x in ax.get_xlim())
+    first, last = low.ceil("D"), high.floor("D")
+    days = max(1, (last - first).days + 1)
+    step = max(1, math.ceil(days / max_ticks))
+    ticks = pd.date_range(first, last, freq=f"{step}D") if last >= first else pd.DatetimeIndex([first])
+    ax.xaxis.set_major_locator(mticker.FixedLocator(mdates.date2num(ticks.to_pydatetime())))
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%a\n%d %b"))
 
 
@@ -113,24 +122,28 @@ def run_durations(runs: pd.DataFrame, *, as_of: datetime) -> Figure:
 
 
 def missing_by_day(days: pd.DataFrame) -> Figure:
-    """Revenue per day as staging has it and as the dashboard mart has it.
+    """Revenue per day: what the dashboard mart shows, and on top of it what it is missing.
 
     ``days`` has columns ``order_date``, ``staging_revenue``, ``mart_revenue`` (0 where absent).
+    One bar per day, centred on its date's tick: the grey part is in ``fct_revenue_daily``,
+    the red part is in staging only (staging minus mart).
     """
     frame = days.sort_values("order_date")
     fig, ax = plt.subplots(figsize=(9, 4.5))
     dates = pd.to_datetime(frame["order_date"])
-    width = pd.Timedelta(hours=9)
-    ax.bar(dates - width / 2, frame["staging_revenue"], width=width, color=OK_COLOUR,
-           label="staging (what happened)")
-    ax.bar(dates + width / 2, frame["mart_revenue"], width=width, color=GREY,
-           label="fct_revenue_daily (what the dashboard shows)")
-    missing = frame[frame["mart_revenue"] < frame["staging_revenue"]]
-    if not missing.empty:
-        start = pd.to_datetime(missing["order_date"]).min() - pd.Timedelta(hours=12)
-        end = pd.to_datetime(missing["order_date"]).max() + pd.Timedelta(hours=12)
-        _shade(ax, start, end, "missing from the dashboard")
-    _days_axis(ax)
+    width = pd.Timedelta(hours=16)
+    shown = frame["mart_revenue"].astype(float)
+    missing = (frame["staging_revenue"].astype(float) - shown).clip(lower=0)
+    ax.bar(dates, shown, width=width, color=GREY, label="in fct_revenue_daily (what the dashboard shows)")
+    ax.bar(dates, missing, width=width, bottom=shown, color=INCIDENT_COLOUR,
+           label="in staging only (missing from the dashboard)")
+    short = frame[missing > 0]
+    if not short.empty:
+        start = pd.to_datetime(short["order_date"]).min() - pd.Timedelta(hours=12)
+        end = pd.to_datetime(short["order_date"]).max() + pd.Timedelta(hours=12)
+        _shade(ax, start, end, "days the dashboard is short")
+    ax.set_xlim(dates.min() - pd.Timedelta(hours=12), dates.max() + pd.Timedelta(hours=12))
+    _days_axis(ax, max_ticks=12)
     ax.set_xlabel("order date")
     ax.set_ylabel("revenue ($)")
     ax.set_title("Blast radius: revenue the dashboard does not show")
@@ -183,14 +196,26 @@ def detection_timeline(replayed: dict, *, threshold_hours: float | None, inciden
         ax.axhline(threshold_hours, color="black", linestyle="--",
                    label=f"staleness threshold: {threshold_hours:g} h")
     palette = ["#2ca02c", "#ff7f0e", "#9467bd", INCIDENT_COLOUR]
-    for (label, moment), colour in zip((first_alerts or {}).items(), palette):
+    colours = dict(zip(first_alerts or {}, palette))
+    together: dict[pd.Timestamp, list[str]] = {}  # rules that first alert at the same moment share a line
+    for label, moment in (first_alerts or {}).items():
         if moment is not None:
-            ax.axvline(pd.Timestamp(moment), color=colour, linewidth=2,
-                       label=f"{label}: {pd.Timestamp(moment):%a %d %H:%M}")
+            together.setdefault(pd.Timestamp(moment), []).append(label)
+    top = max(ages.max() if ages.notna().any() else 0, threshold_hours or 0) * 1.15
+    for moment, labels in sorted(together.items()):
+        ax.axvline(moment, color=colours[labels[0]], linewidth=2,
+                   label=f"{' and '.join(labels)}: {moment:%a %d %H:%M}")
+        ax.text(moment, top * 0.98, " " + " + ".join(label.replace(" rule", "") for label in labels),
+                rotation=90, va="top", ha="right", fontsize=8, color=colours[labels[0]])
     _days_axis(ax)
     ax.set_ylim(0, max(ages.max() if ages.notna().any() else 0, threshold_hours or 0) * 1.15)
     ax.set_xlabel("story time")
     ax.set_ylabel("hours")
-    ax.set_title("Detection timeline: when each rule of the monitor would have fired")
+    if first_alerts:
+        ax.set_title("Detection timeline: when each rule of the monitor would have fired")
+    elif threshold_hours is not None:
+        ax.set_title("The age of the dashboard's newest data, against the staleness threshold")
+    else:
+        ax.set_title("The age of the dashboard's newest data, at every moment a monitor would check")
     _legend_below(ax, ncol=2)
     return _finish(fig)

@@ -4,9 +4,11 @@
 on the practice incident (its reference answers are the solutions), and each declared
 ``query`` question's result there is written to ``data/incidents/practice/expected.json``
 with how it is compared (columns, order, tolerance: from the question's declaration in
-the hidden-test region). The reference monitor rules (notebook 06) are replayed over the
-public incidents and their metrics written beside them. Students' visible checks compare
-with these files; nothing here is used for grading.
+the hidden-test region; a ``moments: replay`` rule at every replay moment). A ``value``
+question graded on other stories is run on those stories' public drills, its value
+written to each drill's ``expected.json``. The reference monitor rules (notebook 06) are
+replayed over the public incidents and their metrics written beside them. Students'
+visible checks compare with these files; nothing here is used for grading.
 
 The helpers that read notebooks (``declarations``, ``execute``) are also what the
 course's tests use to run the instructor notebooks on other incidents.
@@ -106,55 +108,123 @@ def incident_env(data_dir: Path, warehouse: Path, work: Path) -> dict:
     return env
 
 
-def _dump_cell(names: list[str], out: Path) -> str:
+def _dump_cell(names: list[str], replayed: list[str], values: list[str], out: Path) -> str:
+    """A cell that writes the notebook's answers as JSON: each saved query's rows (at every
+    replay moment for ``replayed``), each value variable, the monitor's rules."""
     return (
         "import json as _json\n"
-        "from wt06 import results as _results\n"
-        f"_out = {{}}\n"
+        "from wt06 import incidents as _incidents, results as _results\n"
+        "_out = {}\n"
         f"for _name in {names!r}:\n"
         "    try:\n"
         "        _out[_name] = _results.from_frame(course.saved(_name))\n"
         "    except Exception as _exc:\n"
         "        _out[_name] = {'error': str(_exc)}\n"
+        "_now = course.as_of\n"
+        f"for _name in {replayed!r}:\n"
+        "    _at = {}\n"
+        "    try:\n"
+        "        for _moment in _incidents.replay_moments(course.con, _now):\n"
+        "            course.set_clock(_moment)\n"
+        "            _at[str(_moment)] = _results.from_frame(course.saved(_name))\n"
+        "        _out['__moments__:' + _name] = _at\n"
+        "    except Exception as _exc:\n"
+        "        _out['__moments__:' + _name] = {'error': str(_exc)}\n"
+        "    finally:\n"
+        "        course.set_clock(_now)\n"
+        f"for _name in {values!r}:\n"
+        "    _out['__value__:' + _name] = _results.plain(globals()[_name]) if _name in globals() else None\n"
         "_out['__monitor_rules__'] = globals().get('monitor_rules')\n"
         f"open({str(out)!r}, 'w').write(_json.dumps(_out))\n"
     )
 
 
+def _value_drills(declared: dict) -> dict[str, list[str]]:
+    """value answer -> the public incidents whose published value a visible check compares
+    with: the drills of every story the question's hidden check grades on."""
+    out = {}
+    for question in declared.values():
+        if question.get("kind") != "value":
+            continue
+        stories = [s for s in question.get("incidents") or [] if s != incidents.CANONICAL]
+        drills = [d for story in stories if story in incidents.STORIES for d in incidents.STORIES[story].drills]
+        if drills:
+            out[question["answer"]] = drills
+    return out
+
+
+def _run_on(path: Path, name: str, tmp: Path, names, replayed, values) -> dict:
+    """Execute an instructor notebook on the public incident ``name``; its dumped answers."""
+    incident = incidents.ensure_built(name)
+    warehouse = tmp / f"{name}.duckdb"
+    shutil.copy(incident.warehouse, warehouse)
+    out = tmp / f"{path.stem}-{name}.json"
+    env = incident_env(incident.data_dir, warehouse, tmp / "work")
+    executed = execute(path, env, extra_cells=[_dump_cell(names, replayed, values, out)])
+    problems = errors_in(executed, kinds=("solution",))
+    if problems or not out.is_file():
+        raise DataError(f"{path.name} does not run on {incidents.LABELS.get(name, name)}: "
+                        + ("; ".join(problems) or "it stopped before its last cell"))
+    return json.loads(out.read_text())
+
+
 def publish_expected(source: Path, *, say=print) -> Path:
-    """Execute the instructor notebooks on the practice incident; write expected results."""
+    """Execute the instructor notebooks on the public incidents; write their expected results.
+
+    On the practice incident: every ``query`` question's rows (at every replay moment for a
+    ``moments: replay`` question). On the drills of the stories a ``value`` question's
+    hidden check grades on: that value (the notebook runs there as the grader re-runs it on
+    its own incidents). The reference monitor rules, replayed over every public incident.
+    """
     source = Path(source)
-    practice = incidents.ensure_built(incidents.PRACTICE)
     queries, rules = {}, None
+    values: dict[str, dict] = {}  # public incident -> answer -> value
     with tempfile.TemporaryDirectory(prefix="wt06-publish-") as tmp:
         tmp = Path(tmp)
         for path in sorted(source.glob("*.ipynb")):
-            declared = {gid: q for gid, q in declarations(path).items() if q.get("kind") in QUERY_KINDS}
-            warehouse = tmp / "practice.duckdb"
-            shutil.copy(practice.warehouse, warehouse)
-            out = tmp / f"{path.stem}.json"
+            every = declarations(path)
+            declared = {gid: q for gid, q in every.items() if q.get("kind") in QUERY_KINDS}
             names = sorted({q["answer"] for q in declared.values()})
-            env = incident_env(practice.data_dir, warehouse, tmp / "work")
-            executed = execute(path, env, extra_cells=[_dump_cell(names, out)])
-            problems = errors_in(executed, kinds=("solution",))
-            if problems or not out.is_file():
-                raise DataError(f"{path.name} does not run on the practice incident: "
-                                + ("; ".join(problems) or "it stopped before its last cell"))
-            dumped = json.loads(out.read_text())
-            for question in declared.values():
-                result = dumped[question["answer"]]
-                if "error" in result:
-                    raise DataError(f"{path.name}: the reference query {question['answer']} fails on "
-                                    f"the practice incident: {result['error']}")
-                queries[question["answer"]] = {
-                    "result": {"columns": list(question["columns"]),
-                               "rows": _select(result, list(question["columns"]))},
-                    "ordered": bool(question.get("ordered", True)),
-                    "tolerance": float(question.get("tolerance", 0.0)),
-                }
-            rules = dumped.get("__monitor_rules__") or rules
-            say(f"ran {path.name} on the practice incident")
+            replayed = sorted({q["answer"] for q in declared.values() if q.get("moments") == "replay"})
+            drills = _value_drills(every)
+            for name in sorted({incidents.PRACTICE, *(d for ds in drills.values() for d in ds)}):
+                wanted = sorted(a for a, ds in drills.items() if name in ds)
+                if name != incidents.PRACTICE and not wanted:
+                    continue
+                dumped = _run_on(path, name, tmp, names if name == incidents.PRACTICE else [],
+                                 replayed if name == incidents.PRACTICE else [], wanted)
+                for answer in wanted:
+                    if dumped.get(f"__value__:{answer}") is None:
+                        raise DataError(f"{path.name}: the reference answer {answer} is not set on "
+                                        f"{incidents.LABELS.get(name, name)}")
+                    values.setdefault(name, {})[answer] = dumped[f"__value__:{answer}"]
+                if name != incidents.PRACTICE:
+                    say(f"ran {path.name} on {incidents.LABELS.get(name, name)}")
+                    continue
+                for question in declared.values():
+                    answer = question["answer"]
+                    result = dumped[answer]
+                    if "error" in result:
+                        raise DataError(f"{path.name}: the reference query {answer} fails on "
+                                        f"the practice incident: {result['error']}")
+                    columns = list(question["columns"])
+                    spec = {"result": {"columns": columns, "rows": _select(result, columns)},
+                            "ordered": bool(question.get("ordered", True)),
+                            "tolerance": float(question.get("tolerance", 0.0))}
+                    if answer in replayed:
+                        at = dumped[f"__moments__:{answer}"]
+                        if "error" in at:
+                            raise DataError(f"{path.name}: the reference query {answer} fails on the "
+                                            f"practice incident at a replay moment: {at['error']}")
+                        spec["moments"] = {moment: {"columns": columns, "rows": _select(rows, columns)}
+                                           for moment, rows in at.items()}
+                    queries[answer] = spec
+                rules = dumped.get("__monitor_rules__") or rules
+                say(f"ran {path.name} on the practice incident")
     written = _write(incidents.PRACTICE, {"queries": queries})
+    for name in incidents.PUBLIC:
+        if name in values or "values" in _read(name):
+            _write(name, {"values": values.get(name, {})})
     if rules:
         project, work = paths.project_dir(), Path(tempfile.mkdtemp(prefix="wt06-monitor-"))
         try:
@@ -166,6 +236,11 @@ def publish_expected(source: Path, *, say=print) -> Path:
         finally:
             shutil.rmtree(work, ignore_errors=True)
     return written
+
+
+def _read(name: str) -> dict:
+    path = incidents.data_dir(name) / incidents.EXPECTED_FILE
+    return json.loads(path.read_text()) if path.is_file() else {}
 
 
 def _select(result: dict, columns: list[str]) -> list[list]:

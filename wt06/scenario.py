@@ -74,8 +74,13 @@ FULL_CRON = f"{FULL_RUN_TIME.minute} {FULL_RUN_TIME.hour} * * *"
 PARTIAL_CRON = f"{SCHEDULED_PARTIAL_RUN_TIME.minute} {SCHEDULED_PARTIAL_RUN_TIME.hour} * * *"
 FULL_COMMAND = "dbt run"
 
-# Selectors that build the staging layer only, as a careless scheduler edit would.
+# Selectors that build the staging layer only, as a careless scheduler edit would (the
+# grading variants draw from these).
 BROKEN_SELECTORS = ("staging.*", "staging", "path:models/staging", "stg_*")
+# Partial selectors that still build more than staging: the quiet-days drill's job keeps
+# the intermediate layer, so what the scheduler left out is not the same set of models
+# as on the course's incident (a blast radius typed in from one incident fails there).
+DRILL_SELECTORS = ("staging.* intermediate.*",)
 
 OUTAGE_DAYS = {SKIPPED_MARTS: (1, 6), LOADER_OUTAGE: (6, 9)}
 GENERATION_ATTEMPTS = 400
@@ -95,6 +100,14 @@ _BREAKING_MESSAGES = (
     "Nightly job: only staging while the marts are being refactored; run it early",
     "Speed up the scheduled job (staging only) and move it to the morning",
     "Run the staging refresh first thing in the morning",
+    "Temporary: skip the slow models, schedule before office hours",
+)
+# The same edits for a selector that keeps more than staging (as many, so a draw from
+# either list consumes the same randomness).
+_BREAKING_MESSAGES_WIDER = (
+    "Nightly job: skip the marts while they are being refactored; run it early",
+    "Speed up the scheduled job (no marts) and move it to the morning",
+    "Run the staging and intermediate refresh first thing in the morning",
     "Temporary: skip the slow models, schedule before office hours",
 )
 _HARMLESS = ("retries", "alert_channel", "retries", "alert_channel")  # edits unrelated to any incident
@@ -155,8 +168,8 @@ class ScenarioParams:
             problems.append("orders must be at least 2")
         if self.events < self.customers + 2:
             problems.append("events must exceed customers by at least 2 (signups come first)")
-        if self.broken_selector not in BROKEN_SELECTORS:
-            problems.append(f"broken_selector must be one of {', '.join(BROKEN_SELECTORS)}")
+        if self.broken_selector not in BROKEN_SELECTORS + DRILL_SELECTORS:
+            problems.append(f"broken_selector must be one of {', '.join(BROKEN_SELECTORS + DRILL_SELECTORS)}")
         if self.push_orders_per_day < 2:
             problems.append("push_orders_per_day must be at least 2")
         if problems:
@@ -515,10 +528,23 @@ def _generate(params: ScenarioParams, freeze: date, outage: list[date], rng: ran
                           for _ in range(params.push_orders_per_day + rng.randint(-1, 2))]
             day_events = events_for(fresh, day_orders, rng.randint(1, 3), customers, [day])
             landing[day] = {CUSTOMERS.name: fresh, ORDERS.name: day_orders, EVENTS.name: day_events}
+        _one_return_at_least(landing)
 
     history[PIPELINE_RUNS.name] = _run_log(params, rng, freeze, outage)
     history[JOB_REVISIONS.name] = _job_revisions(params, history[PIPELINE_RUNS.name], first, freeze, outage)
     return history, landing, quiet
+
+
+def _one_return_at_least(landing: dict[date, dict[str, list[dict]]]) -> None:
+    """Every incident of the skipped-marts story has a returned order among the days the
+    dashboard misses, so "revenue is completed orders only" matters on each of them (the
+    practice incident included). Decided without randomness, so nothing else changes: if
+    no order of those days was returned, the first order of the day with the most orders is."""
+    orders = [o for tables in landing.values() for o in tables[ORDERS.name]]
+    if not orders or any(o["status"] == "returned" for o in orders):
+        return
+    busiest = max(landing.values(), key=lambda tables: len(tables[ORDERS.name]))
+    busiest[ORDERS.name][0]["status"] = "returned"
 
 
 def _run_log(params: ScenarioParams, rng: random.Random, freeze: date, outage: list[date]):
@@ -576,7 +602,8 @@ def _job_revisions(params: ScenarioParams, runs: list[dict], first: date, freeze
     if params.story == SKIPPED_MARTS:
         last_full = max(r["finished_at"] for r in runs if r["models_run"] == FULL_RUN)
         at = last_full + timedelta(minutes=rng.randint(25, 230), seconds=rng.randint(0, 59))
-        drafts.append((at, rng.choice(_ENGINEERS), rng.choice(_BREAKING_MESSAGES),
+        messages = _BREAKING_MESSAGES if params.broken_selector in BROKEN_SELECTORS else _BREAKING_MESSAGES_WIDER
+        drafts.append((at, rng.choice(_ENGINEERS), rng.choice(messages),
                        {"cron": PARTIAL_CRON, "command": f'dbt run --select "{params.broken_selector}"'}))
     # an edit after the incident began, unrelated to it: the latest revision is not the cause
     if harmless and (params.story == SKIPPED_MARTS or rng.random() < 0.5):

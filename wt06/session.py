@@ -84,6 +84,7 @@ class Session:
     con: duckdb.DuckDBPyConnection = field(repr=False)
     written: set[str] = field(default_factory=set)  # project files written by %%project_file
     _practice: duckdb.DuckDBPyConnection | None = field(default=None, repr=False)
+    _public: dict[str, Session] = field(default_factory=dict, repr=False)
 
     @property
     def warehouse(self) -> Path:
@@ -146,6 +147,25 @@ class Session:
         except duckdb.Error as exc:
             raise SQLError(f"on the practice incident: {sql_message(exc)}") from None
 
+    def on_public(self, name: str) -> Session:
+        """A session like ``course`` on a fresh copy of a public incident (``"practice"``,
+        ``"loader_outage_drill"``, ``"quiet_days_drill"``), at that incident's own clock:
+        the same tools (``sql``, ``value``, ``models``, ``dbt``) on another incident's data
+        and the course's pristine dbt project. Made once per notebook run."""
+        if name not in self._public:
+            from .paths import project_dir
+            from .warehouse import connect, read_clock
+            from .workcopy import copy_project
+
+            source = incidents.ensure_built(name).warehouse
+            folder = self.folder / "public" / name
+            warehouse = copy_warehouse(source, folder / "warehouse.duckdb")
+            copy_project(project_dir(), folder / "dbt_project")
+            moment = read_clock(warehouse) or clock.as_of()
+            self._public[name] = Session(name=f"{self.name} on {name}", folder=folder, as_of=moment,
+                                         con=connect(warehouse, as_of=moment))
+        return self._public[name]
+
     def incident_truth(self) -> dict:
         """This incident's story, when it began and its now (what judging a check needs)."""
         from .scenario import load_scenario
@@ -158,8 +178,15 @@ class Session:
         assertions.expect_columns(frame, **kinds)
 
     def check_practice(self, name: str) -> None:
-        """Assert the saved query gives the practice incident's published answer."""
+        """Assert the saved query gives the practice incident's published answer (at every
+        replay moment, for a rule a monitor evaluates as time passes)."""
         assertions.matches_practice(self, name)
+
+    def check_on_drills(self, name: str, compute, drills: tuple[str, ...]) -> None:
+        """Assert ``compute(incident)`` gives the published answer ``name`` on each public
+        incident in ``drills`` (``compute`` is the student's function, ``incident`` a
+        session like ``course`` on that incident)."""
+        assertions.matches_drills(self, name, compute, drills)
 
     def check_follows_clock(self, name: str, column: str) -> None:
         """Assert ``column`` of the saved query grows with the story's clock."""
@@ -256,5 +283,7 @@ class Session:
             self.con.close()
             if self._practice is not None:
                 self._practice.close()
+            for public in self._public.values():
+                public.con.close()
         finally:
             dbt_runner.release()

@@ -2,11 +2,14 @@
 
 A test that should fail when the dashboard's marts are older than the SLA is only right
 if it does so in every state, not on one lucky pair: right after a full rebuild, just
-inside and just past the SLA, with one mart stale and the other fresh, with an empty
-mart (an empty mart is not fresh), with another value of the SLA variable, and when run
-twice in a row (a test with memory gives itself away). Each state is reached with real
-dbt runs on a copy of the incident, at moments of the story's clock; what the test
-*should* say follows from the state and the SLA, not from a reference answer.
+inside and just past the SLA, with **each** mart stale alone (the others fresh), with
+**each** mart empty alone (an empty mart is not fresh), with every mart rebuilt at a
+different time, with another value of the SLA variable, and when run twice in a row (a
+test with memory gives itself away). Every single fault of a dashboard mart is in the
+matrix, so a test that reads one mart only fails the state where the other is the stale
+one. Each state is reached with real dbt runs on a copy of the incident, at moments of the
+story's clock; what the test *should* say follows from the state and the SLA, not from a
+reference answer.
 
 Callable with plain paths; returns JSON-able results (the grader runs the same function
 on its own incidents).
@@ -88,30 +91,35 @@ def run_states(warehouse: Path, project: Path, work: Path, *, test: str = FRESHN
         expect("just inside the SLA", rebuilt + timedelta(hours=sla) - MARGIN, "pass")
         expect("just past the SLA", rebuilt + timedelta(hours=sla) + MARGIN, "fail")
 
-        later = rebuilt + timedelta(hours=sla) + timedelta(hours=1)
-        first, *others = marts
-        emptied = others[-1] if others else first
-        dbt(f"dbt run --select {first}", later)
-        expect(f"only {first} rebuilt: the other mart is stale", later, "fail")
-        for other in others:
-            dbt(f"dbt run --select {other}", later + timedelta(hours=1))
-        both = later + timedelta(hours=1)
-        expect("both marts rebuilt at different times, both within the SLA", both, "pass")
+        # Each mart stale alone: every other mart rebuilt, this one last rebuilt more than
+        # the SLA ago (a test that reads one mart only passes here for the other one).
+        at = rebuilt
+        for mart in marts:
+            at += timedelta(hours=sla) + timedelta(hours=1)
+            others = [m for m in marts if m != mart]
+            if others:
+                dbt(f"dbt run --select {' '.join(others)}", at)
+            expect(f"{mart} alone past the SLA (every other mart just rebuilt)", at, "fail")
+        at += timedelta(hours=1)
+        dbt(f"dbt run --select {marts[-1]}", at)
+        expect("every mart rebuilt, at different times, all within the SLA", at, "pass")
 
-        con = duckdb.connect(str(copy))
-        try:
-            con.execute(f"delete from {emptied}")
-        finally:
-            con.close()
-        expect("an empty mart (rebuilt from nothing)", both, "fail")
-        expect("an empty mart, tested again", both, "fail")
+        # Another SLA (handed to dbt at run time, so the project is not parsed again).
+        later = at + timedelta(hours=sla)
+        age = oldest_age(later)
+        expect("the SLA variable set above the marts' age", later, "pass", sla_hours=round(age + sla))
+        expect("the SLA variable set below the marts' age", later, "fail", sla_hours=max(1, round(age / 2)))
 
-        # Another SLA (dbt re-parses when variables change: these come last, together).
-        dbt(f"dbt run --select {emptied}", both)
-        age = oldest_age(both + timedelta(hours=sla))
-        at = both + timedelta(hours=sla)
-        expect("the SLA variable set above the marts' age", at, "pass", sla_hours=round(age + sla))
-        expect("the SLA variable set below the marts' age", at, "fail", sla_hours=max(1, round(age / 2)))
+        # Each mart empty alone, the others fresh: an empty mart holds no fresh data.
+        for index, mart in enumerate(marts):
+            if index:  # the mart emptied before is rebuilt: one fault at a time
+                dbt(f"dbt run --select {marts[index - 1]}", at)
+            con = duckdb.connect(str(copy))
+            try:
+                con.execute(f"delete from {mart}")
+            finally:
+                con.close()
+            expect(f"{mart} empty (every other mart fresh)", at, "fail")
     finally:
         dbt_runner.release()
     passed = all(s["status"] == s["expected"] for s in states)

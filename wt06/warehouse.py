@@ -64,7 +64,7 @@ def require_built(path: Path) -> Path:
     if not path.is_file():
         raise WarehouseMissing(
             f"The incident warehouse {path} has not been built yet: run 'make warehouse' "
-            "in a terminal (it takes a few seconds), then run this cell again."
+            "in a terminal (it takes about half a minute), then run this cell again."
         )
     return path
 

@@ -116,22 +116,16 @@ def grading_specs(course: Path, data_dir: Path, project: Path) -> list[IncidentS
 
 
 def _moments(warehouse: Path, now) -> list[str]:
-    """Replay moments: the first phantom run's start, every later run's finish, and now."""
+    """Replay moments, as the notebooks replay them (wt06.incidents.replay_moments)."""
     import duckdb
 
-    from wt06.tables import FULL_RUN
+    from wt06.incidents import replay_moments
 
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
-        first = con.execute("select min(started_at) from raw.raw_pipeline_runs where models_run <> ?",
-                            [FULL_RUN]).fetchone()[0]
-        if first is None:
-            return [str(now)]
-        finishes = [r for (r,) in con.execute(
-            "select finished_at from raw.raw_pipeline_runs where started_at >= ? order by 1", [first]).fetchall()]
+        return [str(m) for m in replay_moments(con, now)]
     finally:
         con.close()
-    return [str(m) for m in [first, *finishes, now]]
 
 
 def build(spec: IncidentSpec, cache: Path, *, course: Path, project: Path) -> Built:

@@ -109,23 +109,24 @@ def test_values_compare_as_text_or_sets_on_every_incident_and_never_show_another
     assert "could not be read" in kind.compare(question, unread, reference, KNOWN).message
 
 
-@pytest.mark.parametrize("command, ok", [
+@pytest.mark.parametrize("command, readable", [
     ("dbt run", True), ("dbt build", True), ('dbt run --select "staging.*" "marts.*"', True),
-    ("dbt run -s marts --exclude tag:slow --full-refresh", True), ("dbt run --select=marts.*", True),
-    ("dbt run-operation run_query --args '{sql: select 1}'", False), ("dbt run --target-path /tmp/x", False),
-    ("dbt run --log-path /tmp/x", False), ("dbt run --profiles-dir ../x", False), ("dbt run --project-dir /", False),
-    ("dbt run --vars '{a: 1}'", False), ("dbt test", False), ("dbt", False), ("rm -rf /", False),
-    ('dbt run --select "unclosed', False),
+    ("dbt run --empty", True), ("dbt run --target-path /tmp/x", True), ("dbt test", True), ("rm -rf /", True),
+    ('dbt run --select "unclosed', False), ("", False),
 ])
-def test_the_scheduler_command_may_only_select_models(command, ok):
-    assert isinstance(allowed(command), list) == ok
+def test_only_an_unreadable_command_cannot_be_checked(command, readable):
+    """What a command asks dbt to do is the production guard's to judge (a property the
+    visible check judges too), not a reason to say the answer could not be checked."""
+    assert isinstance(allowed(command), list) == readable
 
 
-def test_a_command_task_refuses_before_anything_runs():
+def test_a_command_task_goes_to_the_guard_and_only_unreadable_answers_stop_before():
     question = _question("command", "value", "scheduler_command")
-    assert isinstance(KINDS["command"].task(question, "dbt run --target-path /tmp/evil"), str)
+    assert KINDS["command"].task(question, "dbt run --target-path /tmp/evil") == \
+        {"words": ["dbt", "run", "--target-path", "/tmp/evil"]}
     assert isinstance(KINDS["command"].task(question, {"set": ["dbt run"]}), str)
     assert "characters long" in KINDS["command"].task(question, "dbt run " + "x" * 2_000_000)
+    assert isinstance(KINDS["command"].task(question, 'dbt run --select "x'), str)
     assert KINDS["command"].task(question, "dbt run") == {"words": ["dbt", "run"]}
 
 
@@ -166,7 +167,11 @@ def test_the_singular_test_must_hold_on_every_state_and_name_the_state():
     verdict = kind.compare(question, {"c0": {"states": memorising}, "g1": {"states": states}}, reference, KNOWN)
     assert not verdict.passed and "tested again" in verdict.message and "should fail" in verdict.message
     elsewhere = kind.compare(question, {"c0": {"states": states}, "g1": {"states": memorising}}, reference, KNOWN)
-    assert "wrong verdict in some of the states" in elsewhere.message and "tested again" not in elsewhere.message
+    assert "wrong verdict in some of the states" in elsewhere.message and "tested again" in elsewhere.message
+    forged_label = {"c0": {"states": states}, "g1": {"states": [states[0], dict(states[1], state=LEAK, status="x")]}}
+    verdict = kind.compare(question, forged_label, reference, KNOWN)
+    assert "tested again" in verdict.message  # the state is named by the course's matrix
+    _fixed_words_only("singular_test", verdict.message)
     broken = {"c0": {"states": states}, "g1": {"error": f"Compilation Error: {LEAK}"}}
     verdict = kind.compare(question, broken, reference, KNOWN)
     assert "could not be run there" in verdict.message
@@ -183,8 +188,9 @@ def test_source_freshness_is_judged_here_against_what_happened():
                          incidents=("canonical", "loader_outage"))
     moments = ["2024-02-10 09:00:00", "2024-02-11 09:00:00", "2024-02-12 09:00:00"]
 
-    def replay(*statuses):
-        return {"replay": {"moments": moments, "tables": {"raw_orders": {"statuses": list(statuses)}}}}
+    def replay(*statuses, alone=1.0):
+        return {"replay": {"moments": moments, "tables": {"raw_orders": {"statuses": list(statuses),
+                                                                         "stop_alone_days": alone}}}}
 
     known = {"c0": Known("canonical", {"story": "skipped_marts", "incident_start": "2024-02-09 06:00:00",
                                        "now": moments[-1]}),
@@ -199,6 +205,9 @@ def test_source_freshness_is_judged_here_against_what_happened():
     alarmed = {"c0": replay("error", "pass", "pass"), "g4": reference["g4"]}
     message = kind.compare(question, alarmed, reference, known).message
     assert message.startswith("On your incident") and "false alarm" in message and moments[0] in message
+    lenient = {"c0": reference["c0"], "g4": replay("pass", "warn", "error", alone=None)}
+    message = kind.compare(question, lenient, reference, known).message
+    assert "one loader table stopped receiving rows" in message and "raw_orders" not in message
     unreadable = {"c0": reference["c0"], "g4": {"unreadable": f"Parsing Error {LEAK}"}}
     verdict = kind.compare(question, unreadable, reference, known)
     _fixed_words_only("source_freshness", verdict.message)

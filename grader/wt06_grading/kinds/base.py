@@ -32,18 +32,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from wt06.incidents import STORIES as _STORIES
+from wt06.incidents import describe
+
 REQUIRED = object()
 CANONICAL = "canonical"
 
-# How a verdict names an incident by its story. One place for the words; a story the
-# course grades on must have them (tests/grader/test_kinds.py checks every kind's stories).
-STORIES = {
-    CANONICAL: "your incident",
-    "skipped_marts": "an incident where the scheduler's job skipped the marts (one you do not have: "
-                     "other dates, run ids and counts)",
-    "loader_outage": "an incident where the loader stopped delivering raw data while every job ran in full "
-                     "(one you do not have)",
-}
+# How a verdict names an incident by its story: the words the notebooks use for the same
+# stories (wt06.incidents.describe), so visible and hidden checks speak alike. A grading
+# incident is one the student does not have.
+STORIES = {story: description for story, description in
+           [(CANONICAL, describe(CANONICAL))] + [(s, f"{describe(s)}, one you do not have") for s in _STORIES]}
 
 
 def story_words(story: str) -> str:
@@ -75,11 +74,15 @@ class Finding:
     """Why the question's property fails on one incident.
 
     ``property``: a key of the kind's ``properties`` (what failed, in fixed words);
-    ``detail``: a sentence about the student's own incident (never shown for another).
+    ``detail``: a sentence about the student's own incident (never shown for another);
+    ``public``: words the course itself defines that may be shown about any incident (the
+    name of a state of the singular test's matrix): built from the reference's result,
+    never from the student's.
     """
 
     property: str
     detail: str = ""
+    public: str = ""
 
 
 @dataclass(frozen=True)
@@ -170,7 +173,7 @@ class Kind:
     def compare(self, question, student: dict, reference: dict, known: dict[str, Known]) -> Verdict:
         """Judge every incident of ``reference``; one verdict (see "What a verdict may say")."""
         own: Finding | None = None
-        failing: dict[str, str] = {}  # story -> property (the first, in the kind's order)
+        failing: dict[str, Finding] = {}  # story -> the finding (the first property, in the kind's order)
         order = list(self.properties) + list(self.BASE_PROPERTIES)
         for incident, expected in reference.items():
             facts = known[incident]
@@ -187,13 +190,15 @@ class Kind:
                 raise ValueError(f"kind {self.name}: {finding.property!r} is not one of its properties")
             if facts.own:
                 own = own or finding
-            elif facts.story not in failing or order.index(finding.property) < order.index(failing[facts.story]):
-                failing[facts.story] = finding.property
+            elif facts.story not in failing or \
+                    order.index(finding.property) < order.index(failing[facts.story].property):
+                failing[facts.story] = finding
         if own is None and not failing:
             return Verdict(True)
         hint = f" {question.hint}" if question.hint else ""
-        others = "; ".join(f"on {story_words(story)}, {self._words(prop, question)}"
-                           for story, prop in sorted(failing.items()))
+        others = "; ".join(f"on {story_words(story)}, {self._words(found.property, question)}"
+                           + (f" ({found.public})" if found.public else "")
+                           for story, found in sorted(failing.items()))
         if own is not None:
             detail = own.detail or self._words(own.property, question)
             also = f" It fails on other incidents too: {others}." if others else ""

@@ -1,12 +1,13 @@
 """``command``: the scheduler's command, checked by the production guard and run.
 
-Only what the answer is about is honoured: a ``dbt run`` or ``dbt build`` with node
-selection flags (``--select``/``-s``, ``--exclude``, ``--models``/``-m``,
-``--full-refresh``). Anything else (``run-operation``, ``--args``, ``--target-path``,
-``--log-path``, ``--profiles-dir``, ``--project-dir``, ``--vars``...) is refused before
-anything runs. Then, on fresh copies of the incidents, the course's production guard
-(``wt06.orchestrator.check_production_job``) must accept it, and running it must build
-every model the reference command builds, running something.
+The property is the visible check's: on fresh copies of the incidents, the course's
+production guard (``wt06.orchestrator.check_production_job``, which notebook 05's test
+runs too) must accept it (a ``dbt run`` or ``dbt build`` that builds every model, with
+node selection and harmless switches only: ``--empty``, ``--vars``, ``--target``,
+``--defer``, ``run-operation``... are refused there, with the guard's reason), and running
+it must build every model the reference command builds. The command runs only when the
+guard accepts it, so nothing but node selection ever reaches dbt. Only a value that is not
+a readable command (not a string, unbalanced quotes) cannot be checked at all.
 """
 
 from __future__ import annotations
@@ -23,28 +24,14 @@ SWITCHES = ("--full-refresh",)
 
 
 def allowed(command: str) -> list[str] | str:
-    """The command's words, or why the grader will not run it."""
+    """The command's words, or why it cannot be read at all (what it asks dbt to do is
+    the production guard's to judge, in ``run``)."""
     try:
         words = shlex.split(command)
     except ValueError as exc:
         return f"the command cannot be read ({exc})"
-    if len(words) < 2 or words[0] != "dbt" or words[1] not in SUBCOMMANDS:
-        return "the scheduler's command must be a `dbt run` or `dbt build` (with selection flags at most)"
-    expect_value = False
-    for word in words[2:]:
-        if expect_value:
-            if word.startswith("-"):
-                return f"{word} is not a node selection"
-            expect_value = False
-            continue
-        flag = word.split("=", 1)[0]
-        if flag in SELECTION_FLAGS:
-            expect_value = "=" not in word
-        elif flag in SWITCHES:
-            continue
-        elif word.startswith("-"):
-            return (f"{flag} is not something the scheduler's command needs: only node selection "
-                    f"({', '.join(SELECTION_FLAGS)}) is checked")
+    if not words:
+        return "the command is empty"
     return words
 
 
@@ -78,7 +65,9 @@ class Command(Kind):
         try:
             guard = check_production_job(" ".join(shlex.quote(w) for w in task["words"]),
                                          warehouse=space.warehouse, project=space.project, work=space.folder)
-            ran = space.dbt(task["words"])
+            # only a command the guard accepts reaches dbt (node selection, harmless switches)
+            ran = space.dbt(task["words"]) if guard.ok else \
+                {"success": False, "error": None, "nodes": [], "models_run": [], "listed": []}
             return {"run": ran, "guard": guard.ok, "guard_problems": guard.problems}
         finally:
             space.remove()

@@ -55,4 +55,5 @@ class SingularTest(Kind):
             return None
         state, status, should = wrong[0]
         more = f" (and {len(wrong) - 1} other state(s))" if len(wrong) > 1 else ""
-        return Finding("states", f"with {state}, your test says {status!r}: it should {should}{more}")
+        return Finding("states", f"with {state}, your test says {status!r}: it should {should}{more}",
+                       public=f"for one: {state}, where it should {should}")

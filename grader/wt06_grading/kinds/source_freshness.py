@@ -7,8 +7,9 @@ file (both ``config:`` and top-level forms, table overrides, ``freshness: null``
 counting only the rows loaded by each moment. The worker judges the replay with
 ``wt06.freshness.judge`` against what really happened (which the checker never sees): no
 error on a day the loader delivered (a false alarm); on a loader outage, an error within
-``detect_within_days`` of the first missed load. The same functions drive the visible
-check in notebook 05.
+``detect_within_days`` of the first missed load; on every incident, an error within
+``detect_within_days`` on each loader table that never goes longer without rows, if it
+alone stopped (``missed_alone``). The same functions drive the visible check in notebook 05.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ class SourceFreshness(Kind):
         "unreadable": "dbt cannot read the freshness configuration there",
         "false_alarm": "your configuration raises an error on a day the loader was delivering",
         "missed": "the loader stops, and your configuration does not error in time",
+        "missed_alone": "if one loader table stopped receiving rows while the others went on, your "
+                        "configuration would not error on it in time",
     }
 
     def task(self, question, answer):
@@ -64,6 +67,12 @@ class SourceFreshness(Kind):
             return Finding("false_alarm", f"your configuration raises {len(verdict['false_alarms'])} false "
                                           f"alarm(s) on days the loader was delivering, the first at "
                                           f"{first['moment']} ({', '.join(first['tables'])})")
+        if known.truth.get("story") != "loader_outage" or verdict["detected_at"] is not None and \
+                verdict["detection_delay_days"] <= days:
+            if verdict.get("missed_alone"):
+                tables = ", ".join(m["table"] for m in verdict["missed_alone"])
+                return Finding("missed_alone", f"if {tables} alone stopped receiving rows, your configuration "
+                                               f"would not error on it within {days:g} days")
         late = "never errors" if verdict["detected_at"] is None else \
             f"errors only after {verdict['detection_delay_days']:g} days"
         return Finding("missed", f"the loader stops, and your configuration {late} (it must error within "

@@ -4,8 +4,8 @@ The value is what the student's variable held after their notebook ran. On the
 student's own incident that is all; on other incidents (``incidents:`` in the
 declaration) the worker runs the notebook again, up to the answer cell, on each of them
 (the job sees that incident's warehouse and nothing else), so an answer must follow the
-data and the project there too (``affected_models`` is empty on an incident where the
-scheduler never skipped anything). The value must be of the reference's type (text, or
+data and the project there too (``affected_models`` differs on an incident whose job
+skipped other models). The value must be of the reference's type (text, or
 a collection of texts); text is compared without surrounding spaces, a list, tuple or
 set as a set of texts. A message shows the student's value only for their own incident.
 """
