@@ -30,6 +30,7 @@ COVERED = {
     "make lab": [DRY, "tests/test_hand_grading.py::test_formgrader_from_the_repository_root_finds_the_course",
                  "tests/test_export.py::test_the_student_makefile_is_the_main_makefile_cut_down"],
     "make test": [DRY],
+    "make test-full": [DRY],
     "make lint": [DRY],
     "make setup": [DRY],
     "make warehouse": [DRY, "tests/test_build.py::test_two_builds_have_the_same_content"],
@@ -160,7 +161,8 @@ def _dry(*args: str) -> str:
 ROOT = os.geteuid() == 0
 RECIPES = {  # make arguments -> what its dry run must show
     ("lab",): ["jupyter lab", "notebooks/01_detect_staleness.ipynb"],
-    ("test",): ['pytest -m "not slow"', "pytest -m slow"],
+    ("test",): ['-m "not slow and not full"', '-m "slow and not full"', "--dist loadgroup"],
+    ("test-full",): ['-m "not slow and not full"', '-m "slow or full"'],
     ("lint",): ["ruff check .", "sqlfluff lint"],
     ("warehouse",): ["-m wt06 warehouse"],
     ("reset",): ["-m wt06 warehouse --reset"],
