@@ -42,6 +42,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
+import os
 import re
 import shlex
 import time
@@ -468,10 +469,14 @@ def _parse(project: Path, profiles: Path, work: Path, parse_flags: Sequence[str]
     The parse runs on a profile whose warehouse lives in a folder that does not exist:
     parsing opens no database, and only the file's *name* (DuckDB's database name) shapes
     the manifest, so moving a warehouse does not make dbt parse the project in full again.
-    A work folder's state is never handed to another folder: dbt's partial parsing of a
-    project edited in place can keep settings a file no longer has (seen here with source
-    freshness), so every new folder starts from a full parse and grading stays
-    deterministic.
+
+    A new parse folder starts from the parse of the course's *own* project (the incident
+    as shipped), never from another folder's edits: dbt's partial parsing of a project
+    edited one way and then back can keep settings a file no longer has (seen here: a
+    source's freshness outlived its removal), while the course's own project is where
+    every copy starts, and what its students and the grader change only adds to. That
+    state is kept in memory and in the work folder (``.dbt-parse/``), so each notebook's
+    first parse reads it instead of parsing dbt's 500 macros again.
     """
     from dbt.cli.main import dbtRunner
 
@@ -486,6 +491,13 @@ def _parse(project: Path, profiles: Path, work: Path, parse_flags: Sequence[str]
     text = yaml.safe_dump(profile, sort_keys=True)
     if not (parse_profiles / "profiles.yml").is_file() or (parse_profiles / "profiles.yml").read_text() != text:
         (parse_profiles / "profiles.yml").write_text(text)
+    state = folder / "target" / PARTIAL_PARSE
+    seed_key = hashlib.sha256(f"{_profile_key(parse_profiles)}\0{list(parse_flags)}".encode()).hexdigest()[:20]
+    if not state.is_file():
+        seed = _course_parse(seed_key)
+        if seed is not None:
+            state.parent.mkdir(parents=True, exist_ok=True)
+            state.write_bytes(seed)
     buffer = io.StringIO()
     with warnings.catch_warnings(), contextlib.redirect_stdout(buffer), \
             contextlib.redirect_stderr(buffer):
@@ -498,7 +510,47 @@ def _parse(project: Path, profiles: Path, work: Path, parse_flags: Sequence[str]
     if not outcome.success or outcome.result is None:
         reason = " ".join(str(outcome.exception or buffer.getvalue()[-600:]).split())
         raise DbtCommandError(f"dbt could not parse the project {project}: {reason}")
+    if state.is_file() and project_digest(project) == _course_digest():
+        _keep_course_parse(seed_key, state.read_bytes())
     return outcome.result
+
+
+PARTIAL_PARSE = "partial_parse.msgpack"
+_COURSE_PARSES: dict[str, bytes] = {}  # seed key -> the parse state of the course's own project
+
+
+def _course_digest() -> str | None:
+    try:
+        return project_digest(paths.project_dir())
+    except OSError:
+        return None
+
+
+def _seed_file(seed_key: str) -> Path:
+    return paths.work_dir() / ".dbt-parse" / f"{seed_key}.msgpack"
+
+
+def _course_parse(seed_key: str) -> bytes | None:
+    if seed_key in _COURSE_PARSES:
+        return _COURSE_PARSES[seed_key]
+    try:
+        return _seed_file(seed_key).read_bytes()
+    except OSError:
+        return None
+
+
+def _keep_course_parse(seed_key: str, data: bytes) -> None:
+    if _COURSE_PARSES.get(seed_key) == data:
+        return
+    _COURSE_PARSES[seed_key] = data
+    path = _seed_file(seed_key)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}")
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    except OSError:  # a read-only work folder: the memory copy serves this process
+        pass
 
 
 def parse_project(project: Path, warehouse: Path, work: Path):
