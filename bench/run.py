@@ -44,7 +44,7 @@ import report
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
-ORDER = ["prepare", "dbt", "build", "course", "class", "monitor"]
+ORDER = ["prepare", "dbt", "build", "course", "one", "class", "monitor"]
 # Settings the benchmark must not inherit: it grades a scratch course, on the story's own clock.
 UNSET = ("WT06_GRADEBOOK_URL", "WT06_COURSE_SECRET", "WT06_GRADING_CACHE", "WT06_AS_OF", "WT06_DATA_DIR",
          "WT06_PROJECT_DIR",
@@ -168,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
         ctx = {**settings, "scratch": str(scratch), "warehouse": str(scratch / "warehouse.duckdb")}
         ctx_file = scratch / "context.json"
         ctx_file.write_text(json.dumps(ctx))
-        needs_course = bool({"course", "class"} & set(wanted))
+        needs_course = bool({"course", "one", "class"} & set(wanted))
         for name in ORDER:
             if name not in wanted and not (name == "prepare" and needs_course):
                 continue

@@ -37,15 +37,20 @@ def prepare(ctx: dict) -> dict:
     from wt06_grading.bundle import course_bundle
 
     scratch = Path(ctx["scratch"])
+    stages: dict = {}
     with Clock() as cold:
-        bundle = course_bundle(scratch / "course", cell_timeout=ctx["cell_timeout"])
+        bundle = course_bundle(scratch / "course", cell_timeout=ctx["cell_timeout"], timings=stages)
     (scratch / "bundle.pickle").write_bytes(pickle.dumps(bundle))
     with Clock() as fixtures_clock:
         fixtures = classmix.write_fixtures(scratch / "fixtures")
     roster = classmix.write_class(fixtures, scratch / "class", ctx["students"])
-    return {"course_cold": {"wall_s": round(cold.wall, 1), "cpu_s": round(cold.cpu, 1),
+    with Clock() as warm:
+        course_bundle(scratch / "course", cell_timeout=ctx["cell_timeout"], timings=(warm_stages := {}))
+    return {"course_cold": {"wall_s": round(cold.wall, 1), "cpu_s": round(cold.cpu, 1), "stages": stages,
                             "what": "release, grading incidents and reference results of a new course "
                                     "(once per cohort)"},
+            "course_warm": {"wall_s": round(warm.wall, 1), "stages": warm_stages,
+                            "what": "the same, cached: what every later `make grade` pays before grading"},
             "fixtures_s": round(fixtures_clock.wall, 1), "roster": roster}
 
 
@@ -236,9 +241,13 @@ def course(ctx: dict) -> dict:
     stock_root = _autograde_course(ctx, fixtures)
     job = read_submission(fixtures / "full_marks" / layout.ASSIGNMENT, "full_marks")
 
+    from wt06_grading.memo import Memo
+
     with Clock() as made:
         worker = GradingWorker(bundle, _folder(ctx, "course") / "worker",
                                incident_cache=layout.cache_dir(scratch / "course") / "incidents")
+    kept = Memo(_folder(ctx, "course") / "memo")  # identical work kept: used for the reuse rows only
+    worker.memo = Memo(None)  # every round really runs
     names = [n for n in worker.release if n in solved]
     try:
         with Clock() as started:
@@ -247,7 +256,6 @@ def course(ctx: dict) -> dict:
         with Clock(zygote_pids) as warmup:
             warm = worker.grade(job)  # seeds dbt's parses, fills every lazy cache: the worker is now warm
         expected_total = warm.total
-        cache = getattr(worker, "_results_cache", None)
 
         rounds = {"plain": [], "worker": [], "grade": [], "stock": []}
 
@@ -269,8 +277,6 @@ def course(ctx: dict) -> dict:
             rounds["worker"].append(per)
 
         def run_grade():
-            if isinstance(cache, dict):
-                cache.clear()  # every check task runs, as for a student whose answers the worker has not seen
             with Clock(zygote_pids) as c:
                 result = worker.grade(job)
             if result.total != expected_total:
@@ -289,8 +295,14 @@ def course(ctx: dict) -> dict:
             turn = index % len(steps)  # rotate, so drift in the machine's load spreads over all four
             for step in steps[turn:] + steps[:turn]:
                 step()
-        with Clock(zygote_pids) as cached:
+        worker.memo = kept
+        with Clock(zygote_pids) as first_kept:  # the first grading that keeps its work
+            worker.grade(job)
+        with Clock(zygote_pids) as unchanged:  # the same submission again
+            worker.grade(job)
+        with Clock(zygote_pids) as cached:  # a second student with the same notebooks
             again = worker.grade(dataclasses.replace(job, student="full_marks_again"))
+        worker.memo = Memo(None)
         memory_peaks = {"zygote_hwm_mb": [memory._status_kb(p, "VmHWM").get("VmHWM", 0) / 1024 for p in zygote_pids],
                         "worker_process_hwm_mb": memory._status_kb(os.getpid(), "VmHWM").get("VmHWM", 0) / 1024}
     finally:
@@ -313,8 +325,11 @@ def course(ctx: dict) -> dict:
                              for q in sorted({q for g in grades for q in g["tasks"]})},
              "total": grades[0]["total"] if grades else None,
              "cached_repeat": {"wall_s": round(cached.wall, 2), "cpu_s": round(cached.cpu, 2),
-                               "what": "a second student with identical answers: the worker reuses its check results",
-                               "total": list(again.total)}}
+                               "what": "a second student with identical notebooks: executions and checks kept",
+                               "total": list(again.total),
+                               "vs_first": ratio(cached.wall, first_kept.wall)},
+             "unchanged": {"wall_s": round(unchanged.wall, 2),
+                           "what": "the same submission graded again (FORCE=1 off): its work kept"}}
     stock = {"wall": summary([s["wall"] for s in rounds["stock"]]), "cpu": summary([s["cpu"] for s in rounds["stock"]]),
              "score": rounds["stock"][0]["score"] if rounds["stock"] else None,
              "max": rounds["stock"][0]["max"] if rounds["stock"] else None,
@@ -337,6 +352,35 @@ def course(ctx: dict) -> dict:
         },
         "memory": memory_peaks,
     }
+
+
+# ----- (d') make grade STUDENT=x FORCE=1, end to end, as the instructor types it -----------
+def one(ctx: dict) -> dict:
+    """``wt06-grade grade --student x --force`` in a fresh process, timed from outside.
+
+    The course's incidents, release and reference results are there (a course graded before);
+    the kept work (``memo``) is not: the submission's notebooks and checks all really run.
+    Then the same command without ``--force`` (the unchanged submission is reused).
+    """
+    from wt06_grading import layout
+
+    scratch = Path(ctx["scratch"])
+    course = _folder(ctx, "one") / "course"
+    shutil.copytree(scratch / "course" / ".wt06", course / ".wt06", ignore=shutil.ignore_patterns("memo", "results"))
+    classmix.copy_submission(scratch / "fixtures", "full_marks", course / "submitted", "alice")
+    command = [sys.executable, "-m", "wt06_grading", "grade", "--course", str(course), "--student", "alice",
+               "--timeout", str(ctx["cell_timeout"])]
+    env = {**os.environ, "WT06_GRADING_CACHE": str(layout.cache_dir(course))}
+    env.pop("WT06_GRADING_CACHE")  # the course's own state folder, as make grade uses it
+    runs = {}
+    for label, extra in (("cold", ["--force"]), ("unchanged", [])):
+        with Clock() as c:
+            done = subprocess.run(command + extra, capture_output=True, text=True, env=env, timeout=1800)
+        if done.returncode not in (0, 1):
+            raise RuntimeError(f"make grade ({label}) failed: {done.stderr[-1500:]}")
+        runs[label] = {"wall_s": round(c.wall, 2), "exit": done.returncode,
+                       "summary": [line for line in done.stdout.splitlines() if "wall" in line][-1:]}
+    return runs
 
 
 # ----- (e, f) the class, with 1 and 2 workers -------------------------------------------------
@@ -510,4 +554,5 @@ def monitor(ctx: dict) -> dict:
     return {"rules": "notebook 06's reference rules", "repeats": repeats, "sizes": sizes, "growth": growth}
 
 
-SECTIONS = {"prepare": prepare, "dbt": dbt, "build": build, "course": course, "class": classes, "monitor": monitor}
+SECTIONS = {"prepare": prepare, "dbt": dbt, "build": build, "course": course, "one": one, "class": classes,
+            "monitor": monitor}

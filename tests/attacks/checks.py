@@ -243,3 +243,19 @@ def test_feedback_leaks_nothing(graded, attacker):
         if "variant-" in row["reason"] or str(REPO) in row["reason"] or "/grader/" in row["reason"]:
             problems.append(f"grade table names a grader path or incident: {row['reason'][:200]}")
     assert not problems, f"{attacker.student}'s feedback and grade rows leak: {problems}"
+
+
+def test_no_grading_incident_datum_in_any_page_or_row(graded, grading_incident_data):
+    """(issue 20) No feedback page and no grade-table row of the batch holds a grading
+    incident's run id, run day or seed, whatever the attackers made their code say."""
+    _completed(graded)
+    found = []
+    pages = {str(p): p.read_text(errors="replace") for p in sorted((graded.course / "feedback").rglob("*.html"))}
+    rows = {f"grades.csv: {student}": " ".join(r["reason"] for r in rows_)
+            for student, rows_ in (graded.table or {}).items()}
+    for where, text in {**pages, **rows}.items():
+        for incident, tokens in grading_incident_data.items():
+            hits = sorted(t for t in tokens if re.search(rf"(?<![\w-]){re.escape(t)}(?![\w-])", text))
+            if hits:
+                found.append(f"{Path(where).name if where.startswith('/') else where}: {incident} {hits[:5]}")
+    assert not found, f"grading incident data reached students: {found[:10]}"

@@ -284,6 +284,7 @@ class Diff:
     new: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    grown: list[str] = field(default_factory=list)  # new files where the engine keeps a cache (not a change)
 
     def __bool__(self) -> bool:
         return bool(self.new or self.changed or self.removed)
@@ -296,8 +297,11 @@ class Tree:
     """One folder the engine must not change: scanned before and after, restorable."""
 
     def __init__(self, label: str, root: Path, *, content: bool = True, restore: bool = True,
-                 prune=PRUNE, keep=(), top_level: bool = False) -> None:
+                 prune=PRUNE, keep=(), top_level: bool = False, grows=()) -> None:
         self.label, self.root, self.content, self.restorable = label, root, content, restore
+        # folders the engine adds entries to by design (the memo of verdicts, keyed by content):
+        # a new file there is expected; a changed or removed one is still a change
+        self.grows = [str(root / g) + os.sep for g in grows]
         self.top_level = top_level  # only the files directly in root (new modules planted there)
         self.prune, self.keep = set(prune), [root / k for k in keep]
         self.backup: Path | None = None
@@ -356,14 +360,16 @@ class Tree:
 
     def diff(self) -> Diff:
         after = self.scan()
-        return Diff(new=sorted(set(after) - set(self.before)),
+        new = set(after) - set(self.before)
+        grown = {k for k in new if any((k + os.sep).startswith(g) for g in self.grows)}
+        return Diff(new=sorted(new - grown), grown=sorted(grown),
                     changed=sorted(k for k in set(after) & set(self.before) if after[k] != self.before[k]),
                     removed=sorted(set(self.before) - set(after)))
 
     def restore(self, diff: Diff) -> list[str]:
         """Undo ``diff``; the paths that could not be restored."""
         lost = []
-        for key in sorted(diff.new, key=len):  # a new folder goes with everything in it
+        for key in sorted(diff.new + diff.grown, key=len):  # a new folder goes with everything in it
             path = Path(key)
             try:
                 shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()
@@ -616,7 +622,7 @@ def _trees(course: Path, home: Path) -> list[Tree]:
     return [  # the repository's course files (not tests/ or docs/: a developer may be editing them)
         *(Tree(f"repository {name}", REPO / name) for name in ("grader", "wt06", "data", "dbt_project", "notebooks")),
         Tree("repository top level", REPO, top_level=True),
-        Tree("work folder and caches", scratch),
+        Tree("work folder and caches", scratch, grows=("grading-cache/memo",)),
         Tree("virtual environment", VENV, content=False, keep=("share/jupyter", "etc")),
         Tree("grader HOME", home),
         Tree("course sources", course / "source"),
@@ -696,3 +702,40 @@ def graded(request, graded_batches) -> GradedClass:
 @pytest.fixture
 def attacker(request):
     return ATTACKS[request.param]
+
+
+# ----- what a grading incident is made of, to look for it where students read ---------------
+@pytest.fixture(scope="session")
+def grading_incident_data(grading_cache) -> dict[str, set[str]]:
+    """Tokens only the course's grading incidents hold: their run ids, the days of their runs
+    and their generator seeds (nothing a public incident, the released notebooks or the
+    course's own incident also holds). Feedback and grade tables must hold none of them."""
+    import duckdb
+
+    from wt06 import incidents as public_incidents
+    from wt06 import paths
+    from wt06_grading import incidents
+
+    def tokens(warehouse: Path) -> set[str]:
+        con = duckdb.connect(str(warehouse), read_only=True)
+        try:
+            rows = con.execute("select run_id, cast(cast(started_at as date) as varchar) from raw.raw_pipeline_runs")
+            return {value for row in rows.fetchall() for value in row}
+        finally:
+            con.close()
+
+    known = tokens(paths.warehouse_path())
+    for name in public_incidents.PUBLIC:
+        known |= tokens(public_incidents.ensure_built(name).warehouse)
+    released = "\n".join(p.read_text() for p in sorted((REPO / "notebooks").glob("*.ipynb")))
+    secret: dict[str, set[str]] = {}
+    specs = incidents.grading_specs(REPO / "grader", paths.data_dir(), paths.project_dir())
+    for spec in specs:
+        if spec.story in (incidents.CANONICAL, incidents.PUBLIC):
+            continue
+        built = incidents.build(spec, Path(grading_cache) / "incidents", course=REPO, project=paths.project_dir())
+        mine = {t for t in tokens(built.warehouse) - known if t not in released}
+        mine.add(str(json.loads(spec.params)["seed"]))
+        secret[spec.id] = mine
+    assert all(secret.values()), "the grading incidents hold nothing of their own to look for"
+    return secret

@@ -748,3 +748,31 @@ def env_var_test(secret_names: list[str]) -> str:
     return ("-- dbt renders env_var(); the compile error it raises carries the values\n"
             f"{{{{ exceptions.raise_compiler_error('leaked: ' ~ {leak}) }}}}\n"
             "select 'fct_revenue_daily' as mart from {{ ref('fct_revenue_daily') }}\n")
+
+
+# ----- issue 20: grading incident data carried out of a re-run job ------------------------------
+READ_INCIDENT_FILES = r'''
+import glob as _w6_glob
+import os as _w6_os
+_w6_here = _w6_os.environ.get("WT06_WAREHOUSE", "")
+if "/incidents/" in _w6_here:  # a re-run on an incident the student does not have
+    _w6_found = []
+    for _w6_folder in {_w6_os.path.dirname(_w6_here), _w6_os.path.dirname(_w6_os.path.dirname(_w6_here)),
+                       "/wt06/incidents", _w6_os.environ.get("WT06_DATA_DIR", "/nonexistent")}:
+        for _w6_path in sorted(_w6_glob.glob(_w6_os.path.join(_w6_folder, "**"), recursive=True))[:300]:
+            if _w6_os.path.isfile(_w6_path) and not _w6_path.endswith((".duckdb", ".wal")):
+                try:
+                    _w6_found.append(_w6_path + "=" + open(_w6_path, errors="replace").read(400))
+                except OSError:
+                    _w6_found.append(_w6_path)
+    if _w6_found:
+        affected_models = set(affected_models) | {("LEAK " + _w6_text)[:300] for _w6_text in _w6_found}
+'''
+
+TYPE_NAME_SMUGGLING = r'''
+import os as _w6_os
+if "/incidents/" in _w6_os.environ.get("WT06_WAREHOUSE", ""):  # a re-run on a grading incident
+    _w6_log = course.value("select string_agg(run_id || ' ' || cast(started_at as varchar), '; ' order by run_id) "
+                           "from raw.raw_pipeline_runs")
+    affected_models = type("LEAK " + str(_w6_log)[:400], (), {})()
+'''

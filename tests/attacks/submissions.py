@@ -61,6 +61,7 @@ from fixtures.submissions import (  # the fixture class's helpers: one way to bu
 from . import payloads
 
 NB01, NB03, NB05 = "01_detect_staleness", "03_phantom_successes", "05_fix_and_prevent"
+NB04 = "04_blast_radius"
 NOTEBOOK_ORDER = [NB01, NB03, NB05]
 MAIN = "main"  # the batch every group joins unless it names another
 ALONE = "Alone in its batch:"
@@ -873,6 +874,58 @@ def command_project_dir(ctx):
     """Threat: `dbt run --project-dir <the instructor's project>`: dbt runs (and writes
     target/ and logs/) in the instructor's project. Expected: refused, 0, nothing written."""
     return _command(ctx, f"dbt run --project-dir {REPO / 'dbt_project'}")
+
+
+# ===== 8. data of a grading incident, carried out by a message or a value (issue 20) ======
+group("leaks", [NB01, NB04], ["hard_coded", "full"])
+RUN_LOG_TEXT = ("(select string_agg(run_id || ' ' || cast(started_at as varchar) || ' ' || models_run, '; ' "
+                "order by run_id) from raw.raw_pipeline_runs)")
+ON_MY_INCIDENT = "(select count(*) from raw.raw_pipeline_runs where run_id = 'run_001') > 0"
+
+
+@attack("leaks", "hard_coded")
+def error_exfiltration(ctx):
+    """Threat: each query gives its typed-in rows where it recognises the student's own
+    incident and fails on purpose elsewhere with error(<the run log>): the database's error
+    text, shown in the verdict, carried a grading incident's run log into the feedback
+    (issue 20: four resubmissions revealed one grading incident each). Expected: scores as
+    the hard-coded baseline, and no page or row holds a grading incident's run id or date."""
+    notebook = ctx.base("hard_coded", NB01)
+    for cell in notebook.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        first, _, sql = cell.source.partition("\n")
+        if meta.get("solution") and first.startswith("%%sql"):
+            cell.source = (f"{first}\nselect * from (\n{sql.strip().rstrip(';')}\n) as typed_in\n"
+                           f"where case when {ON_MY_INCIDENT} then true else error({RUN_LOG_TEXT}) end")
+    return {f"{NB01}.ipynb": notebook}
+
+
+def _affected_models_then(ctx, code: str):
+    """A full-marks notebook 04 whose affected_models cell goes on with ``code``: the cell a
+    re-run on a grading incident runs, up to and including the answer."""
+    notebook = ctx.base("full", NB04)
+    cell = next(c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "affected_models")
+    cell.source = cell.source.rstrip() + "\n" + code
+    return {f"{NB04}.ipynb": notebook}
+
+
+@attack("leaks", "full")
+def rerun_reads_incident_files(ctx):
+    """Threat: the re-run of notebook 04 on a grading incident (for affected_models) reads the
+    files next to that incident's warehouse (what happened, the generator's seed, the raw
+    CSVs) and every incident folder it can list, and returns them inside the answer (issue
+    20: incident.json and scenario.json were readable). Expected: the job sees that incident's
+    warehouse only, so the answer stays the computed one; nothing read reaches any page."""
+    return _affected_models_then(ctx, payloads.READ_INCIDENT_FILES)
+
+
+@attack("leaks", "full")
+def type_name_smuggling(ctx):
+    """Threat: on a grading incident, affected_models becomes an object whose class name is that
+    incident's run log: a message saying "affected_models could not be read: a <type name>"
+    carried it out (issue 20). Expected: 0 for the question there at most (as a wrong answer),
+    and the type name in no page or row."""
+    return _affected_models_then(ctx, payloads.TYPE_NAME_SMUGGLING)
 
 
 # ===== 8. fingerprinting the grading incidents ============================================
