@@ -153,6 +153,7 @@ def grade_class(
                                  f"{submitted}/<student>/{layout.ASSIGNMENT}/ (make fixtures writes a rehearsal "
                                  "class); nothing was graded")
         display.phase(f"opening the gradebook {gradebook.redact(url)}")
+        course.mkdir(parents=True, exist_ok=True)  # a first grading of a new course: its sqlite gradebook's folder
         gradebook.check(url)
         display.phase("preparing the course: the release, the questions, the grading incidents, the reference "
                       "results")

@@ -140,8 +140,10 @@ def read_job(student: str, folder: Path) -> SubmissionJob:
 def submission_folders(submitted: Path) -> list[tuple[str, Path]]:
     if not submitted.is_dir():
         return []
+    # a student folder that is a link is listed too: intake refuses it with a reason on the
+    # student's row, instead of leaving the student out of the grade table unexplained
     return [(folder.name, folder / ASSIGNMENT) for folder in sorted(submitted.iterdir())
-            if folder.is_dir() and not folder.is_symlink() and not folder.name.startswith(".")]
+            if (folder.is_dir() or folder.is_symlink()) and not folder.name.startswith(".")]
 
 
 def course_key(bundle: CourseBundle, sandbox: SandboxSpec) -> str:

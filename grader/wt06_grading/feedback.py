@@ -14,7 +14,10 @@ Safety: the page is built from the graded notebook, whose test cells are the rel
 the formgrader's copy carries for graders) is cut out. Every output the student's code
 produced is untrusted: HTML is sanitised with an allowlist that keeps result tables
 (tables, lists, text formatting; no scripts, event handlers, frames, styles or forms),
-and the page carries a Content-Security-Policy that forbids scripts altogether.
+and the page carries a Content-Security-Policy that forbids scripts altogether. Links and
+images in the rendered page (Markdown too, which the sanitiser never sees as HTML) keep
+only web, mail and in-page addresses, and embedded PNG, JPEG or GIF images: a
+``javascript:``, ``vbscript:`` or other ``data:`` address is replaced by ``#removed``.
 ``render`` (the worker's call) makes the same page from a notebook's rows alone.
 """
 
@@ -41,6 +44,11 @@ SAFE_TAGS = ["a", "abbr", "b", "blockquote", "br", "caption", "code", "col", "co
 SAFE_ATTRIBUTES = {"*": ["class", "title"], "a": ["href", "title"], "td": ["colspan", "rowspan", "class"],
                    "th": ["colspan", "rowspan", "class"], "table": ["class", "border"]}
 _BLOCKS = re.compile(r"<(script|style|iframe|object|embed|template|svg|math)\b.*?</\1\s*>", re.S | re.I)
+_URL_ATTRIBUTE = re.compile(r"""(\s(?:href|src|xlink:href|action|formaction|poster|background|srcset)\s*=\s*)"""
+                            r"""("[^"]*"|'[^']*'|[^\s>]+)""", re.I)
+_SCHEME = re.compile(r"^([a-z][a-z0-9+.\-]*):")
+_SAFE_SCHEMES = {"http", "https", "mailto"}
+_SAFE_IMAGES = ("data:image/png;", "data:image/jpeg;", "data:image/gif;")
 _PROMPT = re.compile(r"In(?:&nbsp;|\s)\[(\d+)\]:")
 _OUT_PROMPT = re.compile(r"Out(?:&nbsp;|\s)?\[\d*\]:")
 STATUS_WORDS = {"passed": "passed", "failed": "not passed", "missing": "not submitted", "manual":
@@ -143,6 +151,24 @@ def _exporter():
 _EXPORTER = []
 
 
+def _safe_address(match: re.Match) -> str:
+    """An attribute holding an address, or ``#removed`` in its place if the address could run
+    or fetch something (``javascript:``, ``vbscript:``, a ``data:`` page, a scheme a browser
+    might hand to another program)."""
+    quoted = match.group(2)
+    value = quoted[1:-1] if quoted[:1] in "\"'" else quoted
+    plain = re.sub(r"[\x00-\x20]", "", html.unescape(value)).lower()  # "java&#10;script:" is javascript:
+    scheme = _SCHEME.match(plain)
+    safe = (not scheme or scheme.group(1) in _SAFE_SCHEMES
+            or (match.group(1).strip().lower().startswith("src") and plain.startswith(_SAFE_IMAGES)))
+    return match.group(0) if safe else f'{match.group(1)}"#removed"'
+
+
+def safe_addresses(html_text: str) -> str:
+    """``html_text`` with every unsafe address in a link, image or form attribute removed."""
+    return _URL_ATTRIBUTE.sub(_safe_address, html_text)
+
+
 def page(notebook: nbformat.NotebookNode, view, student=None, *, title: str) -> bytes:
     """The feedback page of one graded notebook (HTML bytes).
 
@@ -177,6 +203,7 @@ def page(notebook: nbformat.NotebookNode, view, student=None, *, title: str) -> 
     html_text = re.sub(r"<script\b[^>]*>.*?</script>", "", html_text, flags=re.S | re.I)  # the template's own
     html_text = re.sub(r"<link\b[^>]*>", "", html_text, flags=re.I)  # nothing fetched
     html_text = re.sub(r"<!--.*?-->", "", html_text, flags=re.S)  # the template's notes ("load mathjax")
+    html_text = safe_addresses(html_text)  # Markdown links and images are rendered after sanitising
     html_text = _PROMPT.sub(lambda m: f"cell&nbsp;#{m.group(1)}", html_text)
     html_text = _OUT_PROMPT.sub("", html_text)
     html_text = html_text.replace("<head>", "<head>\n" + CSP, 1)

@@ -4,10 +4,11 @@
 Only regular files directly in that folder are read, opened without following links:
 a symlink (to the instructor's sources, to /etc/passwd), a hard link to a file outside
 the submissions, a device, a FIFO or a subfolder is refused with a sentence, and the
-notebook it stood for is graded as missing. A notebook that is the same file as a
+notebook it stood for is graded as missing; a student folder that is itself a link is not
+read at all, and the student's row says why. A notebook that is the same file as a
 classmate's (a hard link between two submissions: which one is the original cannot be
-told) is graded for both and flagged for a look, never zeroed. ``take_in`` (worker) parses the notebooks, each problem
-becoming a sentence with a fixed outcome:
+told) is graded for both and flagged for a look, never zeroed. ``take_in`` (worker)
+parses the notebooks, each problem becoming a sentence with a fixed outcome:
 
 * a notebook that is not valid JSON, or not submitted: graded as missing (0 points);
 * a notebook saved under another name: graded under its expected name, if exactly one
@@ -91,6 +92,9 @@ def _links_among(submissions: Path, info: os.stat_result) -> list[Path] | None:
 def read_submission(folder: Path, student: str) -> SubmissionJob:
     """The submission in ``folder`` as bytes; what could not be read goes into ``problems``."""
     job = SubmissionJob(student, {})
+    if Path(folder).parent.is_symlink() and Path(folder).parent.name == student:
+        job.problems.append("the student's folder is a link (a symlink), not a folder; it was not read")
+        return job
     try:
         folder_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
     except OSError:

@@ -4,9 +4,11 @@ The course's six solved notebooks, a notebook of edge cases (a display updated b
 later cell, output written to file descriptors and by a program, stderr, output cleared,
 a cell past its time limit, an error, a value answer) and a partly right student are run
 through both back ends: the same outputs cell by cell, the same answers, the same grades.
-What may differ is normalised, and only that: the job's scratch path, dbt's timings, and
-the order and blank lines within one cell's stream (a kernel forwards descriptor output
-from a thread of its own).
+What may differ is normalised, and only that: the job's scratch path, dbt's timings, the
+order of the counts in dbt's "Found 8 models, 3 analyses, …" line (it follows the parsed
+manifest's order, and a parse reused from the cache lists the analyses first), and the
+order and blank lines within one cell's stream (a kernel forwards descriptor output from
+a thread of its own).
 """
 
 from __future__ import annotations
@@ -40,6 +42,12 @@ EDGE = [
 ]
 _TIMINGS = re.compile(r"\d+(\.\d+)? ?s(econds?)?\b")
 _ROOTS = re.compile(r"\S*?/work/")
+_FOUND = re.compile(r"^Found (.*)$")
+
+
+def _counts_sorted(line: str) -> str:
+    found = _FOUND.match(line)
+    return f"Found {', '.join(sorted(found.group(1).split(', ')))}" if found else line
 
 
 def _normalised(cell) -> dict:
@@ -49,7 +57,7 @@ def _normalised(cell) -> dict:
         kind = output.get("output_type")
         if kind == "stream":
             text = _ROOTS.sub("<job>/work/", _TIMINGS.sub("<t>", output["text"]))
-            streams[output["name"]] += [line for line in text.splitlines() if line.strip()]
+            streams[output["name"]] += [_counts_sorted(line) for line in text.splitlines() if line.strip()]
         elif kind == "error":
             others.append(("error", output["ename"], _ROOTS.sub("<job>/work/", output["evalue"])))
         else:

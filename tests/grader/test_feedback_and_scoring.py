@@ -56,6 +56,25 @@ def test_feedback_pages_are_inert_and_show_no_hidden_code():
     assert "BEGIN HIDDEN TESTS" not in page and "question:" not in page
 
 
+def test_feedback_pages_keep_no_address_that_runs_or_fetches():
+    """Markdown links and images are rendered after the sanitiser ran: the page's own filter
+    removes what would run (javascript:, vbscript:, a data: page), keeps web links and the
+    exporter's embedded PNG images."""
+    notebook = _release()
+    notebook.cells.insert(0, nbformat.v4.new_markdown_cell(
+        "[a](javascript:alert(1)) ![b](javascript:alert(2)) [c](JaVa&#x09;script:alert(3)) "
+        "[d](data:text/html;base64,PHNjcmlwdD4=) [e](vbscript:msgbox) [docs](https://docs.getdbt.com)"))
+    cell = _cell(notebook, "dashboard_gap")
+    cell.outputs = [nbformat.v4.new_output("display_data", data=data) for data in (
+        {"image/png": "iVBORw0KGgo="}, {"text/markdown": "[f](javascript:alert(4))"},
+        {"text/html": '<a href="javascript:alert(5)">g</a>'})]
+    page = feedback.render(notebook, [], [], title=NAME).decode()
+    addresses = re.findall(r"""\s(?:href|src)\s*=\s*["']?([^"'\s>]*)""", page, re.I)
+    assert not [a for a in addresses if re.match(r"\s*(java|vb)script|data:(?!image/png)", a, re.I)], addresses
+    assert "https://docs.getdbt.com" in addresses
+    assert any(a.startswith("data:image/png;base64,") for a in addresses)
+
+
 def test_answers_are_read_as_plain_values_only():
     assert plain_value({"b", "a"}) == ["a", "b"]
     assert plain_value({"phantom": "select 1", "hours": 30}) == {"phantom": "select 1", "hours": 30}

@@ -75,6 +75,20 @@ def test_a_linked_submission_folder_is_refused(tmp_path):
     assert job.files == {} and "missing, a link" in job.problems[0]
 
 
+def test_a_student_folder_that_is_a_link_is_listed_and_refused_with_a_reason(tmp_path):
+    from wt06_grading.engine import submission_folders
+
+    submitted = tmp_path / "submitted"
+    (tmp_path / "elsewhere" / "wt06").mkdir(parents=True)
+    (tmp_path / "elsewhere" / "wt06" / f"{NAMES[0]}.ipynb").write_bytes(_bytes(NAMES[0]))
+    (submitted / "bob" / "wt06").mkdir(parents=True)
+    (submitted / "mallory").symlink_to(tmp_path / "elsewhere")
+    assert [name for name, _ in submission_folders(submitted)] == ["bob", "mallory"]
+    job = read_submission(submitted / "mallory" / "wt06", "mallory")
+    assert job.files == {} and job.problems == [
+        "the student's folder is a link (a symlink), not a folder; it was not read"]
+
+
 def test_renamed_broken_and_missing_notebooks(release):
     broken = _bytes(NAMES[1])[:500]
     job = SubmissionJob("bob", {f"{NAMES[0]}-Copy1.ipynb": _bytes(NAMES[0]), f"{NAMES[1]}.ipynb": broken})
