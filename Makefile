@@ -124,9 +124,12 @@ test-full: $(STAMP)  ## every test at release depth (make test and the notebooks
 	$(BIN)/python -m pytest -n $(or $(TEST_WORKERS),2) --dist loadgroup --durations=25 -m "slow or full"
 
 # Python (the course package, the grader, tests, bench, the instructor notebooks) with
-# ruff; the dbt project's SQL with sqlfluff (settings in pyproject.toml and dbt_project/.sqlfluff).
-lint: $(STAMP)  ## lint the Python code, the instructor notebooks and the dbt project's SQL
+# ruff; dead code with vulture (tools/dead_code.py: the notebooks' calls count, the
+# allow-list says who else calls a name); the dbt project's SQL with sqlfluff (settings in
+# pyproject.toml and dbt_project/.sqlfluff).
+lint: $(STAMP)  ## lint the Python code, the instructor notebooks, dead code and the dbt project's SQL
 	$(BIN)/ruff check .
+	$(BIN)/python tools/dead_code.py
 	$(BIN)/sqlfluff lint --disable-progress-bar dbt_project/models dbt_project/tests dbt_project/analyses
 
 # `make bench QUICK=1` is the smoke run the test suite makes (one run of each, a class of 3).

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from pathlib import Path
 
 ZYGOTE = "wt06_grading.sandbox.zygote"
@@ -160,12 +159,3 @@ class TreeSampler:
 
     def report(self) -> dict:
         return {"interval_s": self.interval, "samples": self.samples, "groups": self.peaks}
-
-
-def wait_until(predicate, timeout: float = 10.0, step: float = 0.05) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(step)
-    return predicate()

@@ -236,8 +236,9 @@ def test_nbgrader_export_reads_the_same_gradebook(tmp_path):
     import csv
 
     from fixtures.fake_worker import tiny_gradebook
+    from fixtures.views import scores
     from wt06_grading.contract import GradeRow, SubmissionResult
-    from wt06_grading.gradebook import open_gradebook, scores, write_result
+    from wt06_grading.gradebook import open_gradebook, write_result
 
     url = tiny_gradebook(f"sqlite:///{tmp_path / 'gradebook.db'}")
     rows = [GradeRow("n1", "q1", 2.0, 2.0, "passed"), GradeRow("n1", "q2", 1.0, 0.0, "failed"),

@@ -16,9 +16,10 @@ import pytest
 
 from conftest import REPO
 from fixtures.fake_worker import FakeWorker, tiny_bundle, tiny_gradebook, write_submission
+from fixtures.views import scores  # noqa: E402
 from wt06_grading import engine  # noqa: E402
 from wt06_grading.contract import GradeRow, SubmissionResult  # noqa: E402
-from wt06_grading.gradebook import compare, dump, open_gradebook, scores, write_result  # noqa: E402
+from wt06_grading.gradebook import compare, dump, open_gradebook, write_result  # noqa: E402
 
 
 def _result(student: str, q1: float, q3: float = 3.0) -> SubmissionResult:

@@ -18,8 +18,9 @@ import pytest
 
 from conftest import REPO
 from fixtures.fake_worker import FakeWorker, tiny_bundle, tiny_gradebook, write_submission
+from fixtures.views import scores
 from wt06_grading import engine, records
-from wt06_grading.gradebook import dump, scores
+from wt06_grading.gradebook import dump
 
 pytestmark = pytest.mark.slow
 RIGHT = {"n1.ipynb": "right", "n2.ipynb": "right"}

@@ -16,9 +16,9 @@ import shutil
 import pytest
 
 from fixtures.fake_worker import FakeWorker, tiny_bundle, tiny_gradebook, write_submission
-from fixtures.views import table, views_agree
+from fixtures.views import scores, table, views_agree
 from wt06_grading import engine, records
-from wt06_grading.gradebook import open_gradebook, scores
+from wt06_grading.gradebook import open_gradebook
 from wt06_grading.lms import export_grades
 from wt06_grading.report import build
 from wt06_grading.roster import import_roster

@@ -455,11 +455,6 @@ def parsed_manifest(project: Path, profiles: Path, work: Path, parse_flags: Sequ
     return manifest
 
 
-def forget_manifests() -> None:
-    """Drop every cached parse (the next command parses again)."""
-    _MANIFESTS.clear()
-
-
 PARSE_WAREHOUSES = "/wt06-dbt-parse"  # a folder that never exists: dbt parses without opening the file
 
 

@@ -42,7 +42,6 @@ from .tables import LANDING_TABLES
 from .warehouse import open_plain, read_clock
 
 CHECK_TIME = time(9, 0)  # when the daily freshness job runs
-STATUSES = ("pass", "warn", "error", "runtime error", "not checked", "no data yet")
 DETECT_WITHIN_DAYS = 4  # the course's goal: a loader outage errors within this many days
 STOP_ALONE_HORIZON_DAYS = 60  # how far a single table's outage is followed
 

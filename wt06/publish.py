@@ -33,7 +33,6 @@ from .settings import ENV_AS_OF, ENV_DATA_DIR, ENV_WAREHOUSE, ENV_WORK_DIR
 _HIDDEN = "HIDDEN " + "TESTS"
 HIDDEN_BEGIN, HIDDEN_END = f"### BEGIN {_HIDDEN}", f"### END {_HIDDEN}"
 QUERY_KINDS = ("query",)
-RESULTS_NAME = "_wt06_published.json"
 
 
 def declaration(source: str) -> dict | None:

@@ -29,10 +29,6 @@ class LayerCheck:
 
     verdicts: dict[str, str]
 
-    @property
-    def all_pass(self) -> bool:
-        return all(v == "PASS" for v in self.verdicts.values())
-
     def __repr__(self) -> str:
         return "\n".join(f"{layer:<48} {verdict}" for layer, verdict in self.verdicts.items())
 

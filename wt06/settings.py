@@ -15,7 +15,6 @@ ENV_WAREHOUSE = "WT06_WAREHOUSE"  # the built incident warehouse
 ENV_WORK_DIR = "WT06_WORK_DIR"  # working copies, dbt's target and log folders
 ENV_AS_OF = "WT06_AS_OF"  # the story's clock
 ENV_INCIDENTS_DIR = "WT06_INCIDENTS_DIR"  # the public incidents' inputs (grading jobs mount a copy)
-ENV_NAMES = (ENV_DATA_DIR, ENV_PROJECT_DIR, ENV_WAREHOUSE, ENV_WORK_DIR, ENV_AS_OF, ENV_INCIDENTS_DIR)
 
 # ----- no usage reporting: dbt, jupysql (ploomber) and anything honouring DO_NOT_TRACK -----
 TELEMETRY_OFF = {
@@ -52,7 +51,3 @@ def is_placeholder_line(line: str) -> bool:
     """True for a line of a placeholder (stub) that a student may have left in a cell."""
     return any(marker in line for marker in PLACEHOLDER_MARKERS)
 
-
-def strip_placeholders(text: str) -> str:
-    """``text`` without its placeholder lines (the rest kept exactly, in order)."""
-    return "\n".join(line for line in text.split("\n") if not is_placeholder_line(line))

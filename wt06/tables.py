@@ -127,10 +127,6 @@ RAW_TABLES: dict[str, RawTable] = {
 # orchestrator itself, one row when each run finishes.
 LANDING_TABLES: tuple[RawTable, ...] = (CUSTOMERS, ORDERS, EVENTS)
 
-# The tables the orchestrator writes itself (not the loader): its run log, one row when
-# each run finishes, and its job's change history, one row per saved revision.
-ORCHESTRATOR_TABLES: tuple[RawTable, ...] = (PIPELINE_RUNS, JOB_REVISIONS)
-
 # models_run value of a run that built every model (the scheduler's intended command).
 FULL_RUN = "all"
 

@@ -174,29 +174,6 @@ def grade_class(
     return ClassResult(record, batch.table, display.elapsed, batch.stats, batch.graded_now, sandbox)
 
 
-def time_class(submitted: Path, jobs: int, *, only: list[str] | None = None, cell_timeout: int = 60,
-               cluster: str | None = None) -> dict:
-    """Grade the class in ``submitted`` from scratch with ``jobs`` local workers; the timings.
-
-    For ``make bench``: a fresh course folder each time (nothing reused), the same engine
-    as ``make grade``. Returns submissions per minute (after start-up), wall and start-up
-    seconds, the workers' summed grading seconds and each submission's.
-    """
-    import tempfile
-
-    with tempfile.TemporaryDirectory(prefix="wt06-time-") as tmp:
-        result = grade_class(Path(tmp) / "course", submitted=Path(submitted), jobs=jobs, only=only,
-                             cell_timeout=cell_timeout, cluster=cluster, progress=False,
-                             gradebook_url=f"sqlite:///{Path(tmp) / 'gradebook.db'}")
-    s = result.stats
-    return {"workers": s.workers, "jobs": jobs, "submissions": s.graded,
-            "seconds": round(s.startup_seconds + s.batch_seconds, 2),  # the engine's part
-            "startup_seconds": round(s.startup_seconds, 2), "grading_seconds": round(s.grading_seconds, 2),
-            "per_minute": round(s.per_minute, 2), "workers_lost": s.workers_lost,
-            "total_seconds": round(result.seconds, 2),  # with packing the course (generate, digests)
-            "per_submission": {k: round(v, 2) for k, v in sorted(s.per_submission.items())}}
-
-
 DETAIL_UP_TO = 40  # students listed one by one; a larger class gets the totals only
 
 

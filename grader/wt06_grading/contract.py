@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import NamedTuple, Protocol
+from typing import NamedTuple
 
 
 @dataclass
@@ -168,14 +168,6 @@ class CourseBundle:
 
 class BundleMismatch(RuntimeError):
     """A worker cannot build what the driver's bundle describes (other code, other data)."""
-
-
-class Worker(Protocol):
-    """``GradingWorker(bundle, scratch, sandbox)``: long-lived, one per worker process."""
-
-    def grade(self, job: SubmissionJob) -> SubmissionResult: ...
-
-    def close(self) -> None: ...
 
 
 def unavailable_result(bundle: CourseBundle, student: str, sentence: str, *, seconds: float = 0.0,

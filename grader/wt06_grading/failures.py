@@ -21,10 +21,6 @@ NEEDS_LOOK = 1  # graded; some submission needs a manual look (its note rows say
 COURSE_PROBLEM = 2  # nothing graded: the input is wrong (a sentence says what); also usage errors
 GRADER_FAILURE = 3  # the grader failed (sandbox, workers, scheduler, gradebook): nothing of it written
 
-STATUSES = {OK: "every submission was graded cleanly",
-            NEEDS_LOOK: "graded; some submissions need a manual look",
-            COURSE_PROBLEM: "nothing was graded: the course or the command's input is wrong",
-            GRADER_FAILURE: "the grader failed; nothing it could not grade was written: fix it and run again"}
 
 
 class GraderFailure(RuntimeError):

@@ -25,8 +25,6 @@ from pathlib import Path
 from .contract import SubmissionResult
 from .layout import ASSIGNMENT, COURSE_ID, ENV_GRADEBOOK_URL, gradebook_url  # noqa: F401  (re-exported)
 
-URL_ENV = ENV_GRADEBOOK_URL
-
 
 def _url(db) -> str:
     return db if isinstance(db, str) and "://" in db else f"sqlite:///{Path(db)}"
@@ -163,30 +161,6 @@ def compare(first, second) -> list[str]:
     a, b = set(dump(first)), set(dump(second))
     return [f"only in the first: {row}" for row in sorted(a - b, key=repr)] + \
            [f"only in the second: {row}" for row in sorted(b - a, key=repr)]
-
-
-def scores(db) -> dict[str, dict[str, dict]]:
-    """student -> notebook -> {score, max_score, needs_manual_grade}: what an LMS gets.
-
-    A grade's score is nbgrader's: the manual score where a grader gave one, else the
-    autograder's, plus extra credit.
-    """
-    out: dict[str, dict[str, dict]] = {}
-    with open_gradebook(db) as gb:
-        for student in gb.students:
-            out.setdefault(student.id, {})
-        for submission in gb.assignment_submissions(ASSIGNMENT):
-            per = out.setdefault(submission.student_id, {})
-            for notebook in submission.notebooks:
-                total = top = 0.0
-                manual = False
-                for grade in notebook.grades:
-                    base = grade.manual_score if grade.manual_score is not None else (grade.auto_score or 0.0)
-                    total += base + (grade.extra_credit or 0.0)
-                    top += grade.max_score or 0.0
-                    manual = manual or bool(grade.needs_manual_grade)
-                per[notebook.name] = {"score": total, "max_score": top, "needs_manual_grade": manual}
-    return out
 
 
 def students(db) -> dict[str, dict]:

@@ -35,19 +35,16 @@ class Memo:
         self.folder = Path(folder) if folder else None
         self.read = read  # False: compute everything again (and keep the new results)
         self.hits = 0
-        self.misses = 0
 
     def _path(self, key: str) -> Path:
         return self.folder / key[:2] / f"{key}.json"
 
     def get(self, key: str) -> dict | None:
         if self.folder is None or not self.read:
-            self.misses += 1
             return None
         try:
             value = json.loads(self._path(key).read_text())
         except (OSError, ValueError):
-            self.misses += 1
             return None
         self.hits += 1
         return value

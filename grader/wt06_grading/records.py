@@ -32,7 +32,7 @@ RESULTS = Path(".wt06") / "results"
 FORMAT = 2  # the cache's record format (1: one result per student, the last run's only)
 
 # What a cell's status says, in every view.
-PASSED, FAILED, MISSING = "passed", "failed", "missing"
+PASSED, FAILED = "passed", "failed"
 WAITING = "manual"  # graded by hand, waiting for a grader
 GRADED = "graded"  # a grader's score (a hand-graded answer, or an autograder score overridden)
 REVIEW = "review"  # a grader's score that needs a second look: the answer or the autograde changed

@@ -58,7 +58,6 @@ class Roster:
     match: str  # the column that holds nbgrader's student ids
     people: list[Person]
     source: str = ""  # the file it came from
-    imported: str = ""
     assignment_columns: list[str] = field(default_factory=list)  # the LMS's own assignment headers
 
     def by_student(self) -> dict[str, Person]:

@@ -18,10 +18,6 @@ from pathlib import Path
 from .base import Finding, Incident, Kind, Known
 from .running import Workspace
 
-SUBCOMMANDS = ("run", "build")
-SELECTION_FLAGS = ("--select", "-s", "--models", "-m", "--exclude")
-SWITCHES = ("--full-refresh",)
-
 
 def allowed(command: str) -> list[str] | str:
     """The command's words, or why it cannot be read at all (what it asks dbt to do is

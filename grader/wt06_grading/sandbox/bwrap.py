@@ -124,10 +124,6 @@ class Cgroup:
             except OSError:
                 continue
 
-    @property
-    def active(self) -> bool:
-        return bool(self.paths)
-
     def describe(self) -> str:
         return ", ".join(str(p) for p in self.paths) or "none"
 
