@@ -64,7 +64,7 @@ export: $(STAMP)  ## write the student-only course (the public repository) to DE
 	$(BIN)/wt06-grade export "$(abspath $(DEST))"
 
 fixtures: $(WAREHOUSE)  ## fill grader/submitted/ with the test suite's fixture class
-	$(BIN)/python tests/fixtures/submissions.py grader/submitted
+	$(BIN)/python -m wt06_grading.rehearsal grader/submitted
 
 # `make grade JOBS=2` grades on two local worker processes (Dask); CLUSTER=tcp://HOST:8786
 # sends the work to a running Dask scheduler instead; STUDENT=alice (or alice,bob) grades

@@ -169,7 +169,7 @@ RECIPES = {  # make arguments -> what its dry run must show
     ("data",): ["-m wt06 scenario"],
     ("release",): ["wt06-grade release", "-m wt06 publish"],
     ("export", "DEST=/tmp/wt06-student"): ["wt06-grade export \"/tmp/wt06-student\""],
-    ("fixtures",): ["tests/fixtures/submissions.py grader/submitted"],
+    ("fixtures",): ["-m wt06_grading.rehearsal grader/submitted"],
     ("grade", "JOBS=2", "NOTEBOOKS=01_detect_staleness,02_pipeline_logs", "STUDENT=alice", "FORCE=1", "TIMEOUT=90",
      "CLUSTER=tcp://host:8786", "SANDBOX=none"):
         ["wt06-grade grade --jobs 2", "--timeout 90 --notebooks '01_detect_staleness,02_pipeline_logs'",

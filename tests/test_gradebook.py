@@ -75,8 +75,8 @@ def test_compare_names_what_differs(tmp_path):
 def test_a_class_graded_into_postgresql_equals_the_sqlite_gradebook(postgres, incident_warehouse, grading_cache,
                                                                     tmp_path):
     """The real grader (notebook 01, a small mixed class), once into each database."""
-    from fixtures.submissions import write_class
     from wt06_grading.batch import grade_class
+    from wt06_grading.rehearsal import write_class
 
     students = ["full_marks", "partly_right", "malformed_json", "empty"]
     courses = {}

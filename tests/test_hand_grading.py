@@ -23,11 +23,11 @@ import pytest
 
 from conftest import REPO
 from fixtures.formgrader import grade, recipe, serve, submissions
-from fixtures.submissions import solved
 from wt06_grading import autograde_guard, engine, layout, records, scoring
 from wt06_grading.batch import mark_schemes
 from wt06_grading.contract import GradeRow, SubmissionResult
 from wt06_grading.gradebook import open_gradebook
+from wt06_grading.rehearsal import solved
 from wt06_grading.views import write_feedback, write_table
 
 pytestmark = pytest.mark.slow  # nbgrader registers the assignment (a subprocess) and a Jupyter server starts

@@ -24,10 +24,10 @@ import pytest
 
 from fixtures.formgrader import grade, serve, submissions
 from fixtures.lms_formats import canvas_problems, moodle_problems
-from fixtures.submissions import COPY_PAIR, students
 from fixtures.views import scores, table, views_agree
 from wt06_grading import layout, records
 from wt06_grading.cli import main
+from wt06_grading.rehearsal import COPY_PAIR, students
 
 pytestmark = pytest.mark.slow
 WEEKS = ["01_detect_staleness", "02_pipeline_logs", "06_agent_lens"]

@@ -25,10 +25,10 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.submissions import mixed_class
 from wt06_grading.batch import grade_class  # noqa: E402
 from wt06_grading.engine import RESULTS  # noqa: E402
 from wt06_grading.gradebook import compare, dump  # noqa: E402
+from wt06_grading.rehearsal import mixed_class
 
 ONLY = ["01_detect_staleness"]
 SIZE = 30

@@ -7,7 +7,7 @@ import shutil
 
 import nbformat
 
-from fixtures.submissions import COPY_PAIR, write_class
+from wt06_grading.rehearsal import COPY_PAIR, write_class
 from wt06_grading.similarity import THRESHOLD, answers, normalise, ratio, shared_sources, similar
 
 GAP = """%%sql --save dashboard_gap

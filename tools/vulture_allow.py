@@ -25,3 +25,4 @@ DRILLS  # incidents.py: tests/test_scenario.py
 job_at  # orchestrator.py: the job history read at a moment (tests/test_orchestrator.py)
 from_rows  # results.py: tests/test_results.py
 scenario_gaps  # scenario.py: tests/test_scenario.py
+mixed_class  # rehearsal.py: the scale test's generated class (tests/test_scale.py)

@@ -53,7 +53,7 @@ from .execution import runner_for
 from .intake import Intake, take_in
 from .jobs import NO_DATA, JobClient
 from .kinds import KINDS
-from .kinds.base import CANONICAL, Incident, Known, Verdict
+from .kinds.base import CANONICAL, Known, RunIncident, Verdict
 from .memo import Memo, digest
 from .questions import AnswerRef, ManualCell, Question
 from .sandbox import bwrap
@@ -146,7 +146,7 @@ class GradingWorker:
             self.answer_cells.setdefault(question.notebook, {})[question.answer] = question.answer_cell
         self.course_dir, self.views, built = self._prepare()
         self.limits = limits or bwrap.Limits()
-        self.zygote = bwrap.Zygote(bwrap.SandboxSpec(
+        self.zygote = bwrap.Zygote(bwrap.ZygoteSpec(
             course=self.course_dir, incidents=self.views, enabled=self.sandbox, limits=self.limits,
             preload=PRELOAD, parse=(f"{bwrap.COURSE_MOUNT if self.sandbox else self.course_dir}/dbt_project",)))
         self.jobs = JobClient(self.zygote, sandbox=self.sandbox, scratch=self.scratch, limits=self.limits,
@@ -154,7 +154,7 @@ class GradingWorker:
         self.notebooks = runner_for(self.runner_name, self.jobs)  # execution.py
         # What the worker alone knows of each graded incident, and what a checker job is given.
         self.known = {b.spec.id: Known(b.spec.story, b.facts.get("truth", {})) for b in built}
-        self.graded = [Incident(id=b.spec.id, warehouse=f"{self.jobs.view(b.spec.id)}/warehouse.duckdb",
+        self.graded = [RunIncident(id=b.spec.id, warehouse=f"{self.jobs.view(b.spec.id)}/warehouse.duckdb",
                                 now=b.now, moments=b.moments, project=f"{self.jobs.course}/dbt_project")
                        for b in built]
         self.canonical = next(b.spec.id for b in built if b.spec.story == CANONICAL)
@@ -194,7 +194,7 @@ class GradingWorker:
                 shutil.copy(incident.warehouse, folder / "warehouse.duckdb")
         return course, views, graded
 
-    def incidents_for(self, question: Question) -> list[Incident]:
+    def incidents_for(self, question: Question) -> list[RunIncident]:
         """The incidents ``question`` is checked on: the canonical one, then its stories' variants."""
         chosen, per_story = [], {}
         for incident in self.graded:
@@ -405,7 +405,7 @@ class GradingWorker:
         """Results of ``tasks`` (question id -> raw result per incident), identical ones from the memo.
 
         One checker job runs what is new; it sees the views of the grading incidents its
-        tasks run on, and is given of each only what running needs (kinds/base.Incident).
+        tasks run on, and is given of each only what running needs (kinds/base.RunIncident).
         """
         if not tasks:
             return {}

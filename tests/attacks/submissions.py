@@ -2,7 +2,7 @@
 
 Each attack is what a student who wants points without the skill would hand in: an
 honest baseline (blank, hard-coded, wrong or full answers, built by the fixture helpers
-of ``tests/fixtures/submissions.py``) plus the attack. The function that builds it says,
+of ``wt06_grading.rehearsal``) plus the attack. The function that builds it says,
 in its docstring, the threat and the outcome an honest grading engine gives.
 
 Attacks come in *groups* (a family of attacks on the same notebooks: ``@attack(group,
@@ -43,7 +43,7 @@ from pathlib import Path
 
 import nbformat
 
-from fixtures.submissions import (  # the fixture class's helpers: one way to build a submission
+from wt06_grading.rehearsal import (  # the fixture class's helpers: one way to build a submission
     ASSIGNMENT,
     PARTLY_WRONG,
     REPO,

@@ -129,7 +129,7 @@ def test_edge_cases_give_the_same_outputs_in_both(workers, tmp_path):
 
 
 def test_a_student_gets_the_same_grades_in_both(workers, incident_warehouse, tmp_path):
-    from fixtures.submissions import write_class
+    from wt06_grading.rehearsal import write_class
 
     write_class(tmp_path / "submitted", ["partly_right"], incident_warehouse)
     job = read_submission(tmp_path / "submitted" / "partly_right" / "wt06", "partly_right")

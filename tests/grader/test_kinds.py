@@ -252,7 +252,7 @@ def test_every_story_a_kind_checks_by_default_has_words():
 
 
 def test_a_run_that_raised_on_one_incident_is_that_incidents_failure_only(tmp_path):
-    from wt06_grading.kinds.base import Incident, Kind
+    from wt06_grading.kinds.base import Kind, RunIncident
 
     class Flaky(Kind):
         name, answer_type = "flaky", "value"
@@ -262,5 +262,5 @@ def test_a_run_that_raised_on_one_incident_is_that_incidents_failure_only(tmp_pa
                 raise ValueError(LEAK)
             return {"ok": True}
 
-    results = Flaky().run({}, [Incident("c0", "w", "n"), Incident("g1", "w", "n")], tmp_path)
+    results = Flaky().run({}, [RunIncident("c0", "w", "n"), RunIncident("g1", "w", "n")], tmp_path)
     assert results["c0"] == {"ok": True} and LEAK in results["g1"]["failed"]

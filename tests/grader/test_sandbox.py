@@ -11,7 +11,7 @@ import shutil
 
 import pytest
 
-from wt06_grading.sandbox.bwrap import COURSE_MOUNT, INCIDENTS_MOUNT, Limits, SandboxSpec, Zygote, find_bwrap
+from wt06_grading.sandbox.bwrap import COURSE_MOUNT, INCIDENTS_MOUNT, Limits, Zygote, ZygoteSpec, find_bwrap
 from wt06_grading.sandbox.jail import JOB_ROOT
 
 needs_bwrap = pytest.mark.skipif(find_bwrap() is None, reason="bubblewrap is not installed (make setup)")
@@ -23,7 +23,7 @@ def zygote(incident_warehouse, tmp_path_factory):
     shutil.copy(incident_warehouse, course / "warehouse.duckdb")
     incidents = tmp_path_factory.mktemp("incidents")
     (incidents / "secret.txt").write_text("the grading incidents")
-    z = Zygote(SandboxSpec(course=course, incidents=incidents, limits=Limits(tree_processes=200),
+    z = Zygote(ZygoteSpec(course=course, incidents=incidents, limits=Limits(tree_processes=200),
                            preload=("pandas", "duckdb", "sql.magic")))
     z.start()
     yield z
@@ -156,7 +156,7 @@ def test_without_bubblewrap_grading_stops_with_one_sentence(tmp_path, monkeypatc
 
     monkeypatch.setattr(bwrap, "find_bwrap", lambda: None)
     with pytest.raises(bwrap.SandboxError, match="make setup.*--no-sandbox"):
-        Zygote(SandboxSpec(course=tmp_path)).start()
+        Zygote(ZygoteSpec(course=tmp_path)).start()
 
 
 @needs_bwrap

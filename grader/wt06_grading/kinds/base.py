@@ -86,7 +86,7 @@ class Finding:
 
 
 @dataclass(frozen=True)
-class Incident:
+class RunIncident:
     """An incident as the checker job sees it: what running needs, nothing of what happened."""
 
     id: str  # opaque; never shown to a student
@@ -147,7 +147,7 @@ class Kind:
         """The checker task for ``answer`` (a dict), a problem sentence (str), or None (no run)."""
         return None
 
-    def run(self, task: dict, incidents: list[Incident], workspace: Path, seconds: dict | None = None) -> dict:
+    def run(self, task: dict, incidents: list[RunIncident], workspace: Path, seconds: dict | None = None) -> dict:
         """``run_one`` on each incident: incident id -> raw result, or {"failed": why} if it raised.
 
         ``seconds``, if given, receives the time each incident took (make bench shows it).
@@ -163,7 +163,7 @@ class Kind:
                 seconds[incident.id] = round(time.monotonic() - started, 3)
         return out
 
-    def run_one(self, task: dict, incident: Incident, workspace: Path) -> dict:
+    def run_one(self, task: dict, incident: RunIncident, workspace: Path) -> dict:
         return {}
 
     # ----- in the worker --------------------------------------------------------------

@@ -15,7 +15,7 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
-from .base import Finding, Incident, Kind, Known
+from .base import Finding, Kind, Known, RunIncident
 from .running import Workspace
 
 
@@ -54,7 +54,7 @@ class Command(Kind):
             return words
         return {"words": words}
 
-    def run_one(self, task: dict, incident: Incident, workspace: Path) -> dict:
+    def run_one(self, task: dict, incident: RunIncident, workspace: Path) -> dict:
         from wt06.orchestrator import check_production_job
 
         space = Workspace(workspace, incident)

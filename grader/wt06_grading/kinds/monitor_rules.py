@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .base import Finding, Incident, Kind, Known, Param
+from .base import Finding, Kind, Known, Param, RunIncident
 from .running import Workspace
 
 
@@ -41,7 +41,7 @@ class MonitorRules(Kind):
             return "; ".join(problems)
         return {"rules": answer}
 
-    def run_one(self, task: dict, incident: Incident, workspace: Path) -> dict:
+    def run_one(self, task: dict, incident: RunIncident, workspace: Path) -> dict:
         """The rules' alerts at every moment of the incident (judging them needs what happened,
         which only the worker knows)."""
         from wt06.monitor import replay

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from wt06.results import compare as compare_results
 
-from .base import Finding, Incident, Kind, Known, Param, QuestionError
+from .base import Finding, Kind, Known, Param, QuestionError, RunIncident
 from .running import query
 
 
@@ -44,7 +44,7 @@ class Query(Kind):
     def task(self, question, answer):
         return {"sql": answer, "moments": question.params["moments"]}
 
-    def run_one(self, task: dict, incident: Incident, workspace: Path) -> dict:
+    def run_one(self, task: dict, incident: RunIncident, workspace: Path) -> dict:
         moments = incident.moments if task["moments"] == "replay" else [incident.now]
         return {"at": {m: query(incident.warehouse, task["sql"], m) for m in moments}}
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .base import Finding, Incident, Kind, Known
+from .base import Finding, Kind, Known, RunIncident
 from .running import Workspace
 
 
@@ -31,7 +31,7 @@ class Selector(Kind):
             return f"{question.answer.name} is {len(answer):,} characters long: a selector is a few words"
         return {"selector": answer.strip()}
 
-    def run_one(self, task: dict, incident: Incident, workspace: Path) -> dict:
+    def run_one(self, task: dict, incident: RunIncident, workspace: Path) -> dict:
         space = Workspace(workspace, incident)
         try:
             return space.dbt(["dbt", "ls", "--resource-type", "model", "--output", "name",

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .base import Finding, Incident, Kind, Known
+from .base import Finding, Kind, Known, RunIncident
 from .running import Workspace
 
 
@@ -30,7 +30,7 @@ class SingularTest(Kind):
     def task(self, question, answer):
         return {"files": {question.answer.name: answer}, "test": Path(question.answer.name).stem}
 
-    def run_one(self, task: dict, incident: Incident, workspace: Path) -> dict:
+    def run_one(self, task: dict, incident: RunIncident, workspace: Path) -> dict:
         from wt06.singular_test import run_states
 
         space = Workspace(workspace, incident, task["files"])

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .base import Finding, Incident, Kind, Known, Param
+from .base import Finding, Kind, Known, Param, RunIncident
 from .running import Workspace
 
 
@@ -36,7 +36,7 @@ class SourceFreshness(Kind):
     def task(self, question, answer):
         return {"files": {question.answer.name: answer}}
 
-    def run_one(self, task: dict, incident: Incident, workspace: Path) -> dict:
+    def run_one(self, task: dict, incident: RunIncident, workspace: Path) -> dict:
         """What ``dbt source freshness`` would say at 09:00 on every day up to the incident's now
         (the replay alone: judging it needs what happened, which only the worker knows)."""
         from wt06 import freshness

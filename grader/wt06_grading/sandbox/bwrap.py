@@ -146,7 +146,7 @@ class Cgroup:
 
 
 @dataclass
-class SandboxSpec:
+class ZygoteSpec:
     """How to start a zygote: the sandbox (or none) and what it mounts."""
 
     course: Path  # host folder with warehouse.duckdb, dbt_project/, data/
@@ -157,7 +157,7 @@ class SandboxSpec:
     parse: tuple[str, ...] = ()  # dbt projects the zygote parses before its first fork (as it sees them)
 
 
-def bwrap_command(spec: SandboxSpec, bwrap: str) -> list[str]:
+def bwrap_command(spec: ZygoteSpec, bwrap: str) -> list[str]:
     args = [bwrap, "--unshare-all", "--unshare-user", "--die-with-parent", "--new-session",
             "--cap-add", "CAP_SYS_ADMIN", "--cap-add", "CAP_SETPCAP",
             "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", *_system_binds()]
@@ -181,7 +181,7 @@ def zygote_env() -> dict[str, str]:
 class Zygote:
     """The worker's handle on one zygote process: start it, run jobs, restart it if it dies."""
 
-    def __init__(self, spec: SandboxSpec) -> None:
+    def __init__(self, spec: ZygoteSpec) -> None:
         self.spec = spec
         self.process: subprocess.Popen | None = None
         self.cgroup: Cgroup | None = None

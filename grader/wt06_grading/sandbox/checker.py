@@ -18,10 +18,10 @@ from pathlib import Path
 
 def run_job(spec: dict, emit) -> None:
     from ..kinds import KINDS
-    from ..kinds.base import Incident
+    from ..kinds.base import RunIncident
 
     reset_counts()
-    incidents = [Incident(**raw) for raw in spec["incidents"]]
+    incidents = [RunIncident(**raw) for raw in spec["incidents"]]
     workspace = Path.cwd()
     for task in spec["tasks"]:
         started = time.monotonic()
