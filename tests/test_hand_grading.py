@@ -23,9 +23,9 @@ import pytest
 
 from conftest import REPO
 from fixtures.formgrader import grade, recipe, serve, submissions
-from wt06_grading import autograde_guard, engine, layout, records, scoring
+from wt06_grading import autograde_guard, engine, layout, records
 from wt06_grading.batch import mark_schemes
-from wt06_grading.contract import GradeRow, SubmissionResult
+from wt06_grading.contract import GradeRow, SubmissionResult, graded_cells
 from wt06_grading.gradebook import open_gradebook
 from wt06_grading.rehearsal import solved
 from wt06_grading.views import write_feedback, write_table
@@ -43,8 +43,8 @@ def _graded(student: str, postmortem: str) -> SubmissionResult:
     cell = next(c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "postmortem")
     cell.source = postmortem
     release = nbformat.read(REPO / "notebooks" / f"{NB}.ipynb", as_version=4)
-    rows = [GradeRow(NB, grade_id, points, points, "passed") for grade_id, points in scoring.graded_cells(release)
-            if grade_id != "postmortem"]
+    rows = [GradeRow(NB, c.grade_id, c.points, c.points, "passed") for c in graded_cells(NB, release)
+            if c.grade_id != "postmortem"]
     rows.append(GradeRow(NB, "postmortem", 6.0, None, "manual", "to be graded by hand (nbgrader formgrader)"))
     return SubmissionResult(student, rows, [], {NB: nbformat.writes(notebook).encode()}, {}, 1.0, "w")
 

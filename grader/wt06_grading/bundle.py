@@ -23,7 +23,7 @@ import nbformat
 from wt06 import paths
 
 from . import incidents, layout, questions, reference
-from .contract import CourseBundle, SandboxSpec
+from .contract import CourseBundle, SandboxSpec, graded_cells
 from .release import generate_cached
 
 ENV_INCIDENT_CACHE = "WT06_GRADING_INCIDENTS"  # a machine's shared cache of built incidents
@@ -42,19 +42,6 @@ def course_files(data_dir: Path, project: Path) -> dict[str, bytes]:
                 and not any(part.startswith(".") for part in relative.parts):
             files[f"course/data/{relative.as_posix()}"] = path.read_bytes()
     return files
-
-
-def graded_cells(release: dict[str, nbformat.NotebookNode], only: list[str] | None) -> list[list]:
-    """[notebook, grade_id, points, graded by hand] for every graded cell, in course order."""
-    cells = []
-    for name, notebook in release.items():
-        if only and name not in only:
-            continue
-        for cell in notebook.cells:
-            meta = cell.metadata.get("nbgrader", {})
-            if meta.get("grade"):
-                cells.append([name, meta["grade_id"], float(meta.get("points", 0)), bool(meta.get("solution"))])
-    return cells
 
 
 def sandbox_spec(enabled: bool = True) -> SandboxSpec:
@@ -113,7 +100,8 @@ def course_bundle(course: Path = layout.GRADER, *, only: list[str] | None = None
         "questions": [_plain(q) for q in course_questions.questions],
         "manual": [dataclasses.asdict(m) for m in course_questions.manual],
         "incidents": [dataclasses.asdict(s) for s in incidents.grading_specs(course, data_dir, project)],
-        "cells": graded_cells(release, only),
+        "cells": [list(c) for name, notebook in release.items() if not only or name in only
+                  for c in graded_cells(name, notebook)],
         "only": list(only) if only else None,
         "cell_timeout": cell_timeout,
         "runner": runner,

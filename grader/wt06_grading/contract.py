@@ -161,9 +161,28 @@ class CourseBundle:
         return {name[len(start):]: data for name, data in self.files.items() if name.startswith(start)}
 
     @property
-    def graded_cells(self) -> list[tuple[str, str, float, bool]]:
-        """(notebook, grade_id, max_score, graded by hand) for every graded cell, in course order."""
-        return [tuple(c) for c in self.settings.get("cells", [])]
+    def graded_cells(self) -> list[GradedCell]:
+        """Every graded cell of the notebooks graded, in course order."""
+        return [GradedCell(*c) for c in self.settings.get("cells", [])]
+
+
+class GradedCell(NamedTuple):
+    """One graded cell of the course: the one shape every stage reads (bundle, scoring, records)."""
+
+    notebook: str
+    grade_id: str
+    points: float
+    by_hand: bool  # an answer a grader scores (nbgrader's manually graded answer)
+
+
+def graded_cells(name: str, notebook) -> list[GradedCell]:
+    """The graded cells of the released notebook ``name``, in order (nbgrader's metadata)."""
+    cells = []
+    for cell in notebook["cells"]:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if meta.get("grade"):
+            cells.append(GradedCell(name, meta["grade_id"], float(meta.get("points", 0)), bool(meta.get("solution"))))
+    return cells
 
 
 class BundleMismatch(RuntimeError):

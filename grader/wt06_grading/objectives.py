@@ -22,7 +22,7 @@ HEADING = "## Learning objectives"
 _ROW = re.compile(r"^\|\s*(\d+)\s*\|([^|]*)\|([^|]*)\|\s*$")
 
 
-def graded_cells(course: CourseQuestions) -> dict[int, str]:
+def cells_by_objective(course: CourseQuestions) -> dict[int, str]:
     """objective -> its "graded cells" text: ``02: `a`, `b`; 05: `c` (graded by hand)``."""
     cells: dict[int, dict[str, list[str]]] = {}
     for question in course.questions:
@@ -42,7 +42,7 @@ def synced(readme: str, course: CourseQuestions) -> str:
         raise QuestionError(f"the README has no '{HEADING}' section")
     end = readme.find("\n## ", start + len(HEADING))
     end = len(readme) if end < 0 else end
-    wanted = graded_cells(course)
+    wanted = cells_by_objective(course)
     lines, seen = [], set()
     for line in readme[start:end].split("\n"):
         match = _ROW.match(line)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import nbformat
 from nbgrader.utils import determine_grade
 
-from .contract import GradeRow
+from .contract import GradeRow, graded_cells
 from .kinds.base import Verdict
 
 HIDDEN_FAILED = "HiddenCheckFailed"
@@ -32,15 +32,9 @@ def first_error(cell) -> str:
     return ""
 
 
-def graded_cells(released: nbformat.NotebookNode) -> list[tuple[str, float]]:
-    """(grade id, points) of every graded cell of a released notebook, in order."""
-    return [(c.metadata.nbgrader["grade_id"], float(c.metadata.nbgrader.get("points", 0)))
-            for c in released.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade")]
-
-
 def missing_rows(notebook: str, released: nbformat.NotebookNode, reason: str) -> list[GradeRow]:
     return [GradeRow(notebook, grade_id, points, 0.0, "missing", reason)
-            for grade_id, points in graded_cells(released)]
+            for _, grade_id, points, _ in graded_cells(notebook, released)]
 
 
 def score_notebook(notebook: str, released: nbformat.NotebookNode, executed: nbformat.NotebookNode,
@@ -49,7 +43,7 @@ def score_notebook(notebook: str, released: nbformat.NotebookNode, executed: nbf
     cells = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in executed.cells
              if c.get("metadata", {}).get("nbgrader", {}).get("grade_id")}
     rows = []
-    for grade_id, points in graded_cells(released):
+    for _, grade_id, points, _ in graded_cells(notebook, released):
         cell = cells.get(grade_id)
         if cell is None:  # assemble() always places every course cell; this is a safety net
             rows.append(GradeRow(notebook, grade_id, points, 0.0, "failed", "the cell was not graded"))

@@ -7,6 +7,7 @@ import re
 import nbformat
 
 from wt06_grading import feedback, layout, scoring
+from wt06_grading.contract import graded_cells
 from wt06_grading.kinds.base import Verdict
 from wt06_grading.sandbox.runner import plain_value
 from wt06_grading.worker import clean_message
@@ -37,9 +38,9 @@ def test_a_cell_scores_only_when_it_ran_cleanly_and_its_hidden_check_passed():
 def test_points_are_the_courses_whatever_the_notebook_claims():
     released, executed = _release(), _release()
     _cell(executed, "test_dashboard_gap").metadata.nbgrader["points"] = 1000
-    verdicts = {grade_id: Verdict(True) for grade_id, _ in scoring.graded_cells(released)}
+    verdicts = {c.grade_id: Verdict(True) for c in graded_cells(NAME, released)}
     rows = scoring.score_notebook(NAME, released, executed, verdicts)
-    assert sum(r.score for r in rows) == sum(p for _, p in scoring.graded_cells(released))
+    assert sum(r.score for r in rows) == sum(c.points for c in graded_cells(NAME, released))
 
 
 def test_feedback_pages_are_inert_and_show_no_hidden_code():
