@@ -14,6 +14,7 @@ enable_gui, gui, showtraceback_orig  # IPython's shell attributes, replaced in t
 _render_traceback_  # IPython: how a course error shows in a notebook (wt06/errors.py)
 _fd, _pid  # multiprocessing's resource tracker, reset in a forked job (zygote.py)
 selected  # orchestrator.JobCheck's field, filled positionally
+imported  # roster.Roster's field, filled positionally and written to roster.json (asdict)
 
 # The tests' ways in: small public helpers the tests use as oracles or probes
 grading_digest  # contract.CourseBundle: tests/test_engine.py

@@ -21,6 +21,7 @@ import pandas as pd
 
 from . import incidents, results
 from .errors import DataError
+from .warehouse import set_clock
 
 _KINDS = {
     "time": (pd.api.types.is_datetime64_any_dtype, "dates or timestamps"),
@@ -68,8 +69,6 @@ def matches_practice(session, name: str) -> None:
 def _matches_practice_at_every_moment(session, name: str, sql: str, spec: dict) -> None:
     """The rule, replayed on the practice incident at each published moment (the first
     phantom run's start, every later run's finish, its now), against that moment's answer."""
-    from .warehouse import set_clock
-
     session.on_practice("select 1")  # the practice copy, made on first use
     con = session._practice
     now = con.execute("select main.as_of()").fetchone()[0]

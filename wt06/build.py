@@ -21,7 +21,6 @@ worked, so a failure leaves the previous warehouse as it was.
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -213,23 +212,3 @@ def _remove(database: Path) -> None:
     for path in (database, database.with_name(database.name + ".wal")):
         if path.exists():
             path.unlink()
-
-
-def build_all(*, as_of=None, say: Callable[[str], None] = lambda _: None) -> list[Path]:
-    """Build the incident warehouse and, next to it, every public incident's."""
-    from . import incidents
-
-    built = [build_warehouse(as_of=as_of, say=say)]
-    for name in incidents.PUBLIC:
-        say(f"-- the {name} incident")
-        built.append(incidents.build(name, say=say))
-    return built
-
-
-def reset(*, as_of=None, say: Callable[[str], None] = lambda _: None) -> list[Path]:
-    """Throw away every notebook's working copy and rebuild every warehouse."""
-    work = paths.work_dir()
-    if work.exists():
-        shutil.rmtree(work)
-        say(f"removed the notebooks' working copies in {work}")
-    return build_all(as_of=as_of, say=say)

@@ -12,9 +12,15 @@ import sys
 import time
 from pathlib import Path
 
-from . import clock, paths
+from . import clock, incidents, paths
+from .build import build_warehouse
+from .dbt_runner import invoke
 from .errors import CourseError
+from .incidents import build_all, reset
+from .publish import publish_expected
+from .scenario import STORIES, Scenario, ScenarioParams
 from .settings import ENV_AS_OF
+from .warehouse import read_clock, require_built, write_clock
 
 
 def _env_as_of():
@@ -24,7 +30,6 @@ def _env_as_of():
 
 def _warehouse(args) -> int:
     started = time.perf_counter()
-    from .build import build_all, build_warehouse, reset
 
     say = (lambda _: None) if args.quiet else print
     if args.reset:
@@ -54,9 +59,6 @@ def _print_state(path: Path) -> None:
 
 
 def _scenario(args) -> int:
-    from . import incidents
-    from .scenario import STORIES, Scenario, ScenarioParams
-
     if args.variant is not None:
         if args.story not in STORIES:
             raise CourseError(f"unknown story {args.story!r}: choose one of {', '.join(STORIES)}.")
@@ -77,8 +79,6 @@ def _scenario(args) -> int:
 
 
 def _dbt(args) -> int:
-    from .dbt_runner import invoke
-
     words = args.dbt_args[1:] if args.dbt_args[:1] == ["--"] else args.dbt_args
     result = invoke(["dbt", *words], echo=True, origin="terminal", as_of=_env_as_of(),
                     warehouse=Path(args.warehouse) if args.warehouse else None)
@@ -86,8 +86,6 @@ def _dbt(args) -> int:
 
 
 def _as_of(args) -> int:
-    from .warehouse import read_clock, require_built, write_clock
-
     warehouse = Path(args.warehouse) if args.warehouse else paths.warehouse_path()
     if args.set:
         require_built(warehouse)
@@ -102,8 +100,6 @@ def _as_of(args) -> int:
 
 
 def _publish(args) -> int:
-    from .publish import publish_expected
-
     written = publish_expected(Path(args.source))
     print(f"Wrote the practice incident's expected results to {written}.")
     return 0

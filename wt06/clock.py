@@ -15,7 +15,9 @@ import os
 from datetime import date, datetime
 
 from .errors import ClockError
+from .scenario import load_scenario
 from .settings import ENV_AS_OF
+from .tables import TIMESTAMP_FORMAT
 
 _FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M")
 
@@ -48,9 +50,7 @@ def as_of(override: str | datetime | date | None = None, *, data_dir=None) -> da
     env = os.environ.get(ENV_AS_OF)
     if env:
         return parse(env, source=ENV_AS_OF)
-    from .scenario import load_scenario  # the scenario knows its story's "now"
-
-    return load_scenario(data_dir).story_now
+    return load_scenario(data_dir).story_now  # the scenario knows its story's "now"
 
 
 def sql_literal(moment: datetime) -> str:
@@ -59,7 +59,7 @@ def sql_literal(moment: datetime) -> str:
 
 
 def format_ts(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M:%S")
+    return moment.strftime(TIMESTAMP_FORMAT)
 
 
 def describe(moment: datetime) -> str:

@@ -330,7 +330,9 @@ def invoke(
         print(readable_log(result.log) or result.summary())
         print(f"\n=> {result.summary()}")
     if record and warehouse.exists():
-        record_invocation(warehouse, result, origin=origin, scheduler_run_id=scheduler_run_id)
+        args = parse_command(result.command)
+        record_invocation(warehouse, result, subcommand=subcommand_of(args), selector=selector_of(args),
+                          origin=origin, scheduler_run_id=scheduler_run_id)
     return result
 
 

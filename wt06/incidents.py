@@ -26,14 +26,17 @@ missing one is built on first use.
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import paths
+from .build import build_warehouse
 from .errors import DataError
 from .scenario import LOADER_OUTAGE, SKIPPED_MARTS, Scenario, ScenarioParams, load_scenario
 from .tables import FULL_RUN, RUN_LOG
+from .warehouse import require_built
 
 CANONICAL = "canonical"
 PRACTICE = "practice"
@@ -145,8 +148,6 @@ def write_inputs(say: Callable[[str], None] = lambda _: None) -> list[Path]:
 
 def build(name: str, say: Callable[[str], None] = lambda _: None) -> Path:
     """(Re)build a public incident's warehouse with the real build."""
-    from .build import build_warehouse
-
     return build_warehouse(warehouse(name), data_dir=data_dir(name),
                            work=paths.work_dir() / "build" / name, say=say)
 
@@ -156,8 +157,6 @@ def ensure_built(name: str) -> Incident:
     path = warehouse(name)
     if not path.is_file():
         if name == CANONICAL:
-            from .warehouse import require_built
-
             require_built(path)
         build(name)
     return Incident(name, path, data_dir(name))
@@ -182,3 +181,21 @@ def expected(name: str = PRACTICE) -> dict:
         raise DataError(f"{path} is missing: the practice incident's expected results are "
                         "written by 'make release' in the course repository.")
     return json.loads(path.read_text())
+
+
+def build_all(*, as_of=None, say: Callable[[str], None] = lambda _: None) -> list[Path]:
+    """Build the incident warehouse and, next to it, every public incident's."""
+    built = [build_warehouse(as_of=as_of, say=say)]
+    for name in PUBLIC:
+        say(f"-- the {name} incident")
+        built.append(build(name, say=say))
+    return built
+
+
+def reset(*, as_of=None, say: Callable[[str], None] = lambda _: None) -> list[Path]:
+    """Throw away every notebook's working copy and rebuild every warehouse."""
+    work = paths.work_dir()
+    if work.exists():
+        shutil.rmtree(work)
+        say(f"removed the notebooks' working copies in {work}")
+    return build_all(as_of=as_of, say=say)

@@ -48,9 +48,19 @@ from functools import cache, cached_property
 from pathlib import Path
 
 from . import paths
-from .clock import format_ts
 from .errors import DataError
-from .tables import CUSTOMERS, EVENTS, FULL_RUN, JOB_REVISIONS, LANDING_TABLES, ORDERS, PIPELINE_RUNS, RawTable
+from .tables import (
+    CUSTOMERS,
+    EVENTS,
+    FULL_RUN,
+    JOB_REVISIONS,
+    LANDING_TABLES,
+    ORDERS,
+    PIPELINE_RUNS,
+    RAW_TABLES,
+    TIMESTAMP_FORMAT,
+    RawTable,
+)
 
 SCENARIO_FILE = "scenario.json"
 RAW_DIR = "raw"
@@ -298,9 +308,9 @@ class Scenario:
             breaking = None
         return {
             "story": self.story,
-            "now": format_ts(self.story_now),
-            "incident_start": format_ts(start),
-            "last_delivery": format_ts(last_delivery),
+            "now": self.story_now.strftime(TIMESTAMP_FORMAT),
+            "incident_start": start.strftime(TIMESTAMP_FORMAT),
+            "last_delivery": last_delivery.strftime(TIMESTAMP_FORMAT),
             "first_phantom_run": phantoms[0]["run_id"] if phantoms else None,
             "breaking_revision": breaking,
             "quiet_days": [d.isoformat() for d in self.quiet_days],
@@ -353,15 +363,13 @@ def _csv_value(kind: str, value) -> str:
     if kind == "date":
         return value.isoformat()
     if kind == "timestamp":
-        return format_ts(value)
+        return value.strftime(TIMESTAMP_FORMAT)
     if kind == "json":
         return json.dumps(value, sort_keys=True)
     return str(value)
 
 
 def to_csv(table_name: str, rows: list[dict]) -> str:
-    from .tables import RAW_TABLES
-
     table: RawTable = RAW_TABLES[table_name]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")

@@ -18,9 +18,12 @@ from . import assertions, clock, dbt_runner, incidents
 from .display import markdown, sql_message
 from .errors import NoAnswerYet, SQLError
 from .jupysql_setup import saved_query_text
+from .paths import project_dir
 from .project import FRESHNESS_TEST, MART_DATES, dashboard_marts, mart_sla_hours
+from .scenario import load_scenario
 from .settings import NO_ANSWER
-from .workcopy import copy_warehouse
+from .warehouse import connect, read_clock, set_clock
+from .workcopy import copy_project, copy_warehouse
 
 
 @dataclass
@@ -149,10 +152,6 @@ class Session:
         the same tools (``sql``, ``value``, ``models``, ``dbt``) on another incident's data
         and the course's pristine dbt project. Made once per notebook run."""
         if name not in self._public:
-            from .paths import project_dir
-            from .warehouse import connect, read_clock
-            from .workcopy import copy_project
-
             source = incidents.ensure_built(name).warehouse
             folder = self.folder / "public" / name
             warehouse = copy_warehouse(source, folder / "warehouse.duckdb")
@@ -164,8 +163,6 @@ class Session:
 
     def incident_truth(self) -> dict:
         """This incident's story, when it began and its now (what judging a check needs)."""
-        from .scenario import load_scenario
-
         truth = load_scenario().truth()
         return {key: truth[key] for key in ("story", "incident_start", "now")}
 
@@ -269,8 +266,6 @@ class Session:
 
     def set_clock(self, moment) -> None:
         """Move this notebook's as-of clock (used to replay other moments)."""
-        from .warehouse import set_clock
-
         self.as_of = clock.as_of(moment)
         set_clock(self.con, self.as_of)
 

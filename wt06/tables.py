@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 RAW_SCHEMA = "raw"
+TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"  # how a timestamp is written: in the CSVs, scenario.json, messages
 
 
 @dataclass(frozen=True)

@@ -115,19 +115,18 @@ def write_clock(path: Path, moment: datetime) -> None:
         con.close()
 
 
-def record_invocation(warehouse: Path, result, *, origin: str, scheduler_run_id: str | None) -> None:
-    """Append one dbt invocation to ``audit.dbt_invocations``."""
-    from .dbt_runner import parse_command, selector_of, subcommand_of  # the runner imports this module
-
-    args = parse_command(result.command)
+def record_invocation(warehouse: Path, result, *, subcommand: str, selector: str | None, origin: str,
+                      scheduler_run_id: str | None) -> None:
+    """Append one dbt invocation to ``audit.dbt_invocations`` (``result``: a dbt_runner.DbtResult;
+    its subcommand and selector as the runner read them from its command)."""
     con = duckdb.connect(str(warehouse))
     try:
         con.execute(f"create schema if not exists {AUDIT_SCHEMA}")
         con.execute(INVOCATIONS_DDL)
         con.execute(
             f"insert into {INVOCATIONS_TABLE} values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [result.invocation_id, result.invoked_at, result.command, subcommand_of(args),
-             selector_of(args), result.models_run, len(result.models_run),
+            [result.invocation_id, result.invoked_at, result.command, subcommand,
+             selector, result.models_run, len(result.models_run),
              "nothing ran" if result.ran_nothing else "success" if result.success else "error",
              result.exit_code,
              result.elapsed_seconds, origin, scheduler_run_id],

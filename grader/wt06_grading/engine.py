@@ -47,6 +47,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from wt06.errors import CourseError
+
+from . import gradebook, records
 from .contract import (
     BundleMismatch,
     CourseBundle,
@@ -56,8 +59,14 @@ from .contract import (
     unavailable_result,
 )
 from .failures import GraderFailure, NothingToGrade
+from .gradebook import redact
+from .intake import read_submission
 from .layout import ASSIGNMENT
+from .progress import Display
 from .records import RESULTS, ResultStore  # noqa: F401  (RESULTS re-exported: where the cache lives)
+from .sandbox.bwrap import SandboxError
+from .views import write_student_feedback, write_table
+from .worker import GradingWorker
 
 TABLE_EVERY = 30.0  # seconds between grade table rewrites during a batch
 SCHEDULER_TIMEOUT = "30s"  # how long to wait for a Dask scheduler (CLUSTER=...) to answer
@@ -99,7 +108,6 @@ class GradingPlugin(WorkerPlugin):
         if digest != self.bundle.digest:
             raise BundleMismatch(f"this worker holds course bundle {self.bundle.digest[:12]}, "
                                  f"the task wants {digest[:12]}")
-        from .sandbox.bwrap import SandboxError
 
         with self.lock:  # one submission at a time per worker process
             if self.grader is None:
@@ -132,8 +140,6 @@ def grade_task(job: SubmissionJob, digest: str, plugin_name: str) -> SubmissionR
 # --------------------------------------------------------------------------- driver side
 def read_job(student: str, folder: Path) -> SubmissionJob:
     """A submission folder as a job: its regular files only (intake.read_submission)."""
-    from .intake import read_submission
-
     return read_submission(folder, student)
 
 
@@ -278,8 +284,6 @@ class Batch:
 
 
 def _gradebook_fails(url: str, exc: Exception) -> GraderFailure:
-    from .gradebook import redact
-
     return GraderFailure(f"the gradebook {redact(url)} cannot be used ({type(exc).__name__}: "
                          f"{' '.join(str(exc).split())[:300]}): start the database, create it and its role "
                          "(grader/README.md, \"The gradebook\"), or fix WT06_GRADEBOOK_URL")
@@ -330,13 +334,10 @@ def run(
     """
     from distributed import as_completed
 
-    from . import gradebook, records
-    from .progress import Display
-
     display = display or Display(stream, enabled=progress)
     started = time.perf_counter()
     if worker_class is None:
-        from .worker import GradingWorker as worker_class
+        worker_class = GradingWorker
     out = Path(out)
     store = ResultStore(out)
     key = course_key(bundle, sandbox)
@@ -346,8 +347,6 @@ def run(
         known = {s for s, _ in folders}
         unknown = sorted(set(students) - known)
         if unknown:
-            from wt06.errors import CourseError
-
             raise CourseError(f"no submission from {', '.join(unknown)} in {submitted} "
                               f"(expected {submitted}/<student>/{ASSIGNMENT}/)")
         folders = [(s, f) for s, f in folders if s in students]
@@ -386,7 +385,6 @@ def run(
             else:
                 stats.startup_seconds = time.perf_counter() - started
         finally:  # the table says what the gradebook holds, whatever stopped the batch
-            from .views import write_table
 
             try:
                 book = gradebook.read_open(gb)
@@ -404,9 +402,6 @@ def run(
 def _grade(todo, *, bundle, out, gb, store, key, notebooks, jobs, cluster, sandbox, worker_class, max_attempts,
            worker_env, display, stats, graded_now, table, submitted, release, mark_schemes, url, started,
            as_completed, force=False) -> None:
-    from . import gradebook, records
-    from .views import write_table
-
     events = _Events()
     with tempfile.TemporaryDirectory(prefix="wt06-engine-") as tmp:
         local = f"{max(1, min(jobs, len(todo)))} local grading worker(s)"
@@ -458,8 +453,6 @@ def _grade(todo, *, bundle, out, gb, store, key, notebooks, jobs, cluster, sandb
                     try:
                         result = future.result()
                     except BundleMismatch as exc:
-                        from wt06.errors import CourseError
-
                         raise CourseError(f"a worker cannot grade this course: {exc}") from None
                     except GraderFailure:
                         raise  # nothing of this submission is written; the batch stops with the sentence
@@ -568,8 +561,6 @@ def write_result(result: SubmissionResult, out: Path, gb, timestamp: str | None,
     the one the grader saw (the previous autograded notebook's), and is flagged for a
     second look when it changed. Other notebooks' files are left as they are.
     """
-    from . import gradebook
-
     folder = out / "autograded" / result.student / ASSIGNMENT
     manual = {}
     for row in result.rows:
@@ -599,9 +590,6 @@ def _feedback(gb, store, out: Path, result: SubmissionResult, release) -> None:
     """The student's feedback pages, from the gradebook: the pages the worker rendered of the
     notebooks just graded (rendered again here where a grader scored or commented), and the
     course total set on every page (it moved)."""
-    from . import gradebook, records
-    from .views import write_student_feedback
-
     record = records.build(gradebook.read_open(gb, [result.student]), store, course=out, students=[result.student],
                            release=release)
     for view in record.students:

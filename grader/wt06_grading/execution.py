@@ -35,6 +35,7 @@ from typing import Protocol
 import nbformat
 
 from .jobs import JobClient, JobOutcome
+from .sandbox.runner import _Cell
 
 KERNEL_NAME = "python3"
 RUNNERS = ("sandbox", "jupyter")
@@ -109,8 +110,6 @@ class JupyterNotebooks:
                  events: list[dict], end: float, *, run: int | None) -> dict:
         from nbclient import NotebookClient
         from nbclient.exceptions import DeadKernelError
-
-        from .sandbox.runner import _Cell
 
         notebook = nbformat.v4.new_notebook(cells=[
             nbformat.v4.new_code_cell(s) if s is not None else nbformat.v4.new_markdown_cell("") for s in sources])

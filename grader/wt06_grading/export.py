@@ -19,7 +19,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from wt06 import clock
 from wt06.errors import CourseError
+from wt06.scenario import load_scenario
 
 from . import markers
 from .layout import REPO
@@ -93,9 +95,6 @@ def student_gitignore(main: str) -> str:
 
 
 def student_readme() -> str:
-    from wt06 import clock
-    from wt06.scenario import load_scenario
-
     now = load_scenario(REPO / "data").story_now
     return (STUDENT_README.read_text()
             .replace("{{binder_badge}}", binder_badge())

@@ -28,7 +28,8 @@ import re
 
 import nbformat
 
-from .contract import GradeRow
+from .contract import GradeRow, Note
+from .records import CellView, NotebookView, fallback_title, question_titles
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 CSP = ("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; img-src data:; "
@@ -217,9 +218,6 @@ def render(notebook: nbformat.NotebookNode, rows: list[GradeRow], notes: list[st
     or commented a cell of the notebook (titles from the notebook's own headings), except
     for the course total, which the driver sets (``with_course_total``).
     """
-    from .contract import Note
-    from .records import CellView, NotebookView, fallback_title, question_titles
-
     titles, _, _ = question_titles(notebook)
     cells = [CellView(r.notebook, r.grade_id, titles.get(r.grade_id) or fallback_title(r.grade_id), r.max_score,
                       r.status == "manual", r.score, r.score, None, r.status, r.reason) for r in rows]

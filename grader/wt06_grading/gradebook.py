@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .contract import SubmissionResult
+from .failures import GraderFailure
 from .layout import ASSIGNMENT, COURSE_ID, ENV_GRADEBOOK_URL, gradebook_url  # noqa: F401  (re-exported)
 
 
@@ -56,8 +57,6 @@ def open_gradebook(db):
 
 def check(db) -> None:
     """Raise GraderFailure, with the fix, unless the gradebook ``db`` can be opened and read."""
-    from .failures import GraderFailure
-
     try:
         with open_gradebook(db) as gb:
             gb.students  # noqa: B018 (one query: the database answers and has nbgrader's tables)

@@ -22,6 +22,12 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import wt06
+from wt06.build import build_warehouse
+from wt06.incidents import PUBLIC as PUBLIC_INCIDENTS
+from wt06.incidents import replay_moments
+from wt06.scenario import Scenario, ScenarioParams, load_scenario
+
 from . import layout
 
 ENV_SECRET = "WT06_COURSE_SECRET"
@@ -78,8 +84,6 @@ def _seed(secret: bytes, story: str, number: int) -> int:
 
 def _source_digest(data_dir: Path | None, params_json: str | None, project: Path) -> str:
     """A digest of everything that shapes a built incident (inputs, project, builder code)."""
-    import wt06
-
     digest = hashlib.sha256((params_json or "canonical").encode())
     roots = [project, Path(wt06.__file__).parent]
     for root in roots:
@@ -97,9 +101,6 @@ def _source_digest(data_dir: Path | None, params_json: str | None, project: Path
 
 def grading_specs(course: Path, data_dir: Path, project: Path) -> list[IncidentSpec]:
     """The canonical incident, the public ones, and the course's secret grading variants."""
-    from wt06.incidents import PUBLIC as PUBLIC_INCIDENTS
-    from wt06.scenario import ScenarioParams
-
     secret = course_secret(course)
     specs = [IncidentSpec("c0", CANONICAL, None, _source_digest(data_dir, None, project), data="data")]
     for index, name in enumerate(PUBLIC_INCIDENTS):
@@ -119,8 +120,6 @@ def _moments(warehouse: Path, now) -> list[str]:
     """Replay moments, as the notebooks replay them (wt06.incidents.replay_moments)."""
     import duckdb
 
-    from wt06.incidents import replay_moments
-
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         return [str(m) for m in replay_moments(con, now)]
@@ -135,9 +134,6 @@ def build(spec: IncidentSpec, cache: Path, *, course: Path, project: Path) -> Bu
     and ``incident.json`` (its now, replay moments and what really happened). Jobs see
     only the warehouse (worker.py makes each graded incident a view of it alone).
     """
-    from wt06.build import build_warehouse
-    from wt06.scenario import Scenario, ScenarioParams, load_scenario
-
     data_dir = Path(course) / spec.data if spec.data else None
     digest = _source_digest(data_dir, spec.params, project)
     if spec.digest and digest != spec.digest:

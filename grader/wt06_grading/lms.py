@@ -36,6 +36,8 @@ from pathlib import Path
 
 from wt06.errors import CourseError
 
+from . import records, roster
+
 TITLE = "WT-06: The Data Is Stale"
 FORMATS = ("canvas", "moodle")
 CANVAS_COLUMNS = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
@@ -98,8 +100,6 @@ def _canvas_assignment(columns: list[str], title: str) -> str:
 def export_grades(course: Path, lms: str, dest: Path, *, title: str = TITLE, include_removed: bool = False,
                   gradebook_url: str | None = None, submitted: Path | None = None) -> Export:
     """Write ``dest`` (CSV, UTF-8) for ``lms`` ("canvas" or "moodle") from ``course``'s gradebook and roster."""
-    from . import records, roster
-
     lms = lms.lower()
     if lms not in FORMATS:
         raise ValueError(f"unknown LMS {lms!r}: choose one of {', '.join(FORMATS)}")

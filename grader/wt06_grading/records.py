@@ -25,7 +25,9 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import gradebook, layout
 from .contract import GradeRow, Note, SubmissionResult
+from .gradebook import Book
 from .layout import ASSIGNMENT
 
 RESULTS = Path(".wt06") / "results"
@@ -424,13 +426,9 @@ def _cell(cell, grade, cached: dict | None, comment: str, title: str, notebook_s
 def load(course: Path, *, gradebook_url: str | None = None, submitted: Path | None = None,
          students: list[str] | None = None) -> ClassRecord:
     """The record of ``course``: its gradebook (WT06_GRADEBOOK_URL or ``gradebook.db``) and cache."""
-    from . import gradebook, layout
-
     course = Path(course)
     url = gradebook_url or layout.gradebook_url(course)
     if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_file():
-        from .gradebook import Book
-
         book = Book([], {}, {})
     else:
         book = gradebook.read(url, students)

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import nbformat
 
+import wt06
+
 from . import layout, markers
 from .kinds import KINDS
 
@@ -95,7 +97,6 @@ def cache_key(bundle, source: Path) -> str:
         digest.update(name.encode() + b"\0" + bundle.files[name])
     for path in sorted(Path(source).glob("*.ipynb")):
         digest.update(path.read_bytes())
-    import wt06
 
     for root in (layout.PACKAGE, Path(wt06.__file__).parent):
         for path in sorted(root.rglob("*.py")):

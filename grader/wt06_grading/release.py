@@ -18,6 +18,7 @@ import tempfile
 from pathlib import Path
 
 from . import layout
+from .gradebook import open_gradebook
 
 
 def nbgrader(args: list[str], *, root: Path, db_url: str | None = None, cwd: Path = layout.GRADER, env=None,
@@ -53,8 +54,6 @@ def release_digest(source: Path) -> str:
 def _registered(root: Path, db_url: str | None, release: Path) -> bool:
     """Whether the gradebook already knows this release: its notebooks and graded cells."""
     import nbformat
-
-    from .gradebook import open_gradebook
 
     try:
         with open_gradebook(db_url or layout.gradebook_url(root)) as gb:

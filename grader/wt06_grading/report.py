@@ -32,8 +32,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from . import records
 from .layout import REPO
 from .records import GRADED, NOT_GRADED, REVIEW, WAITING, ClassRecord
+from .similarity import MIN_TOKENS, THRESHOLD, class_clusters
 
 OBJECTIVES_HEADING = "## Learning objectives"
 
@@ -151,8 +153,6 @@ def _passed(cell) -> bool:
 def build(record: ClassRecord, *, objectives: list[Objective] | None = None, clusters=None,
           title: str = "WT-06: The Data Is Stale", threshold: float | None = None) -> str:
     """The page's HTML from the class record (and ``clusters`` of similar answers, if computed)."""
-    from .similarity import MIN_TOKENS, THRESHOLD
-
     objectives = learning_objectives() if objectives is None else objectives
     students = record.current
     n = len(students)
@@ -295,9 +295,6 @@ def _similar_section(clusters, threshold: float, min_tokens: int) -> list[str]:
 
 def write_report(course: Path, *, out: Path | None = None, gradebook_url: str | None = None) -> Path:
     """``course/report.html`` from the course's gradebook and grading cache."""
-    from . import records
-    from .similarity import class_clusters
-
     course = Path(course)
     record = records.load(course, gradebook_url=gradebook_url)
     clusters = class_clusters(course, [s.student for s in record.current]) if record.current else []

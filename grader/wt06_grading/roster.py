@@ -31,6 +31,8 @@ from pathlib import Path
 
 from wt06.errors import CourseError
 
+from . import gradebook, layout
+
 ROSTER = "roster.json"
 CANVAS_IDS = ("SIS Login ID", "SIS User ID", "ID")  # in order of preference when nothing matches yet
 MOODLE_IDS = ("ID number", "Username", "Email address")
@@ -58,6 +60,7 @@ class Roster:
     match: str  # the column that holds nbgrader's student ids
     people: list[Person]
     source: str = ""  # the file it came from
+    imported: str = ""  # when (UTC, ISO 8601): kept in roster.json for the instructor
     assignment_columns: list[str] = field(default_factory=list)  # the LMS's own assignment headers
 
     def by_student(self) -> dict[str, Person]:
@@ -153,8 +156,6 @@ def _person(lms: str, row: dict[str, str], student: str) -> Person:
 def import_roster(path: Path, course: Path, *, match: str | None = None, gradebook_url: str | None = None,
                   submitted: Path | None = None) -> Imported:
     """Read the LMS export at ``path``, tie its rows to nbgrader ids, store them (see the module)."""
-    from . import gradebook, layout
-
     lms, header, rows = read(path)
     candidates = CANVAS_IDS if lms == "canvas" else MOODLE_IDS
     url = gradebook_url or layout.gradebook_url(course)

@@ -32,6 +32,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import markers
+from .layout import ASSIGNMENT, RELEASE_NOTEBOOKS, SOURCE
+
 THRESHOLD = 0.92  # share of matching tokens (difflib ratio) from which two answers are "similar"
 MIN_TOKENS = 12  # answers shorter than this (normalised tokens) are never compared
 RARE = 50  # a shingle shared by more answers than this does not make two answers candidates
@@ -125,8 +128,6 @@ class Cluster:
 
 def answers(folder: Path, students: list[str]) -> dict[tuple[str, str], dict[str, tuple[str, str]]]:
     """(notebook, answer cell) -> student -> (source, cell type), from ``autograded/<student>/wt06/``."""
-    from .layout import ASSIGNMENT
-
     out: dict[tuple[str, str], dict[str, tuple[str, str]]] = defaultdict(dict)
     for student in students:
         for path in sorted((Path(folder) / student / ASSIGNMENT).glob("*.ipynb")):
@@ -202,9 +203,6 @@ def similar(by_question: dict[tuple[str, str], dict[str, tuple[str, str]]],
 def shared_sources(course: Path) -> dict[tuple[str, str], list[tuple[str, str]]]:
     """The model answers (instructor notebooks) and the blank starting points (release) per answer cell."""
     import nbformat
-
-    from . import markers
-    from .layout import ASSIGNMENT, RELEASE_NOTEBOOKS, SOURCE
 
     out: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
     source = Path(course) / "source" / ASSIGNMENT

@@ -15,6 +15,7 @@ import os
 import shutil
 from pathlib import Path
 
+from .feedback import page, with_course_total
 from .layout import ASSIGNMENT
 from .records import REMOVED_NOTE, ClassRecord, StudentView
 
@@ -68,8 +69,6 @@ def write_student_feedback(student: StudentView, out: Path, *, rendered: dict[st
     total set. Pages of notebooks not graded (or without an autograded notebook) are removed.
     """
     import nbformat
-
-    from .feedback import page, with_course_total
 
     source = Path(out) / "autograded" / student.student / ASSIGNMENT
     target = Path(out) / "feedback" / student.student / ASSIGNMENT

@@ -46,7 +46,9 @@ from pathlib import Path
 
 import nbformat
 
-from . import feedback, incidents, scoring
+import wt06
+
+from . import feedback, incidents, layout, scoring
 from .assemble import assemble
 from .contract import CourseBundle, Note, SandboxSpec, SubmissionJob, SubmissionResult
 from .execution import runner_for
@@ -87,8 +89,6 @@ def clean_message(message: str) -> str:
 
 def _code_digest() -> str:
     """The grading code's own digest (the course package and the grader): part of every memo key."""
-    import wt06
-
     root_digest = hashlib.sha256()
     for root in (Path(__file__).resolve().parent, Path(wt06.__file__).resolve().parent):
         for path in sorted(root.rglob("*.py")):
@@ -123,7 +123,6 @@ class GradingWorker:
     def __init__(self, bundle: CourseBundle, scratch: Path, sandbox: SandboxSpec = SandboxSpec(), *,
                  limits: bwrap.Limits | None = None, incident_cache: Path | None = None,
                  memo: Path | None = None) -> None:
-        from .bundle import ENV_INCIDENT_CACHE
 
         bundle.verify()
         self.bundle = bundle
@@ -134,7 +133,7 @@ class GradingWorker:
         self.reference = self.settings["reference"]
         self.only = self.settings.get("only")
         self.scratch = Path(scratch)
-        cache = incident_cache or os.environ.get(ENV_INCIDENT_CACHE)
+        cache = incident_cache or os.environ.get(layout.ENV_INCIDENT_CACHE)
         self.incident_cache = Path(cache) if cache else self.scratch / "incidents"
         self.scratch.mkdir(parents=True, exist_ok=True)
         self.release = {Path(name).stem: nbformat.reads(data.decode(), as_version=4)

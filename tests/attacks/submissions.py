@@ -43,11 +43,10 @@ from pathlib import Path
 
 import nbformat
 
+from wt06_grading.layout import REPO, SOURCE
 from wt06_grading.rehearsal import (  # the fixture class's helpers: one way to build a submission
     ASSIGNMENT,
     PARTLY_WRONG,
-    REPO,
-    SOURCE,
     _cell,
     _literal,
     _without_tests,

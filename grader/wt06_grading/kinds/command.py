@@ -15,6 +15,8 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
+from wt06.orchestrator import check_production_job
+
 from .base import Finding, Kind, Known, RunIncident
 from .running import Workspace
 
@@ -55,8 +57,6 @@ class Command(Kind):
         return {"words": words}
 
     def run_one(self, task: dict, incident: RunIncident, workspace: Path) -> dict:
-        from wt06.orchestrator import check_production_job
-
         space = Workspace(workspace, incident)
         try:
             guard = check_production_job(" ".join(shlex.quote(w) for w in task["words"]),

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from wt06.monitor import RULES, SLACK_HOURS, metrics, replay, rules_problems
+
 from .base import Finding, Kind, Known, Param, RunIncident
 from .running import Workspace
 
@@ -34,8 +36,6 @@ class MonitorRules(Kind):
     }
 
     def task(self, question, answer):
-        from wt06.monitor import rules_problems
-
         problems = rules_problems(answer)
         if problems:
             return "; ".join(problems)
@@ -44,8 +44,6 @@ class MonitorRules(Kind):
     def run_one(self, task: dict, incident: RunIncident, workspace: Path) -> dict:
         """The rules' alerts at every moment of the incident (judging them needs what happened,
         which only the worker knows)."""
-        from wt06.monitor import replay
-
         space = Workspace(workspace, incident)
         try:
             return {"replay": replay(space.warehouse, space.project, space.folder, task["rules"], now=incident.now)}
@@ -53,8 +51,6 @@ class MonitorRules(Kind):
             space.remove()
 
     def judge(self, question, got: dict, expected: dict, known: Known) -> Finding | None:
-        from wt06.monitor import RULES, SLACK_HOURS, metrics
-
         try:
             mine, ref = metrics(got["replay"], known.truth), metrics(expected["replay"], known.truth)
         except (KeyError, TypeError, ValueError, IndexError):

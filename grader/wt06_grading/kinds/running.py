@@ -17,6 +17,8 @@ import threading
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from wt06 import dbt_runner
+from wt06.errors import CourseError
 from wt06.results import plain
 
 QUERY_SECONDS = 20
@@ -101,9 +103,6 @@ class Workspace:
 
     def dbt(self, command, *, as_of: str | None = None) -> dict:
         """Run dbt in-process on this workspace; what it did, as plain data."""
-        from wt06 import dbt_runner
-        from wt06.errors import CourseError
-
         def run():
             try:
                 return dbt_runner.invoke(command, as_of=as_of or self.now, warehouse=self.warehouse,

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from wt06.singular_test import run_states
+
 from .base import Finding, Kind, Known, RunIncident
 from .running import Workspace
 
@@ -31,8 +33,6 @@ class SingularTest(Kind):
         return {"files": {question.answer.name: answer}, "test": Path(question.answer.name).stem}
 
     def run_one(self, task: dict, incident: RunIncident, workspace: Path) -> dict:
-        from wt06.singular_test import run_states
-
         space = Workspace(workspace, incident, task["files"])
         try:
             outcome = run_states(space.warehouse, space.project, space.folder / "states-work", test=task["test"])

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from wt06 import freshness
+
 from .base import Finding, Kind, Known, Param, RunIncident
 from .running import Workspace
 
@@ -39,8 +41,6 @@ class SourceFreshness(Kind):
     def run_one(self, task: dict, incident: RunIncident, workspace: Path) -> dict:
         """What ``dbt source freshness`` would say at 09:00 on every day up to the incident's now
         (the replay alone: judging it needs what happened, which only the worker knows)."""
-        from wt06 import freshness
-
         space = Workspace(workspace, incident, task["files"])
         try:
             return {"replay": freshness.replay(space.warehouse, space.project, space.folder, until=incident.now)}
@@ -50,8 +50,6 @@ class SourceFreshness(Kind):
             space.remove()
 
     def judge(self, question, got: dict, expected: dict, known: Known) -> Finding | None:
-        from wt06 import freshness
-
         if "unreadable" in got or not isinstance(got.get("replay"), dict):
             return Finding("unreadable", "the freshness configuration could not be replayed: "
                                          f"{got.get('unreadable') or 'no result'}")
