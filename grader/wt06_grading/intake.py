@@ -74,19 +74,29 @@ def _read_regular(folder_fd: int, name: str, submissions: Path | None = None,
 
 
 def _links_among(submissions: Path, info: os.stat_result) -> list[Path] | None:
-    """Every submitted file (``<student>/<assignment>/<name>``) that is the file ``info`` describes."""
+    """Every submitted file (``<student>/<assignment>/<name>``) that is the file ``info`` describes.
+
+    Links are not followed: a student folder or assignment folder that is a symlink (to the
+    instructor's sources, say) holds no submission, so a hard link to a file it points at is
+    still a link to a file outside the submissions.
+    """
     found = []
     try:
-        for path in Path(submissions).glob(f"*/{ASSIGNMENT}/*"):
-            try:
-                other = path.lstat()
-            except OSError:
+        for student in os.scandir(submissions):
+            if not student.is_dir(follow_symlinks=False):
                 continue
-            if other.st_ino == info.st_ino and other.st_dev == info.st_dev:
-                found.append(path.relative_to(submissions))
+            folder = Path(student.path) / ASSIGNMENT
+            if folder.is_symlink() or not folder.is_dir():
+                continue
+            for entry in os.scandir(folder):
+                if not entry.is_file(follow_symlinks=False):
+                    continue
+                other = entry.stat(follow_symlinks=False)
+                if other.st_ino == info.st_ino and other.st_dev == info.st_dev:
+                    found.append(Path(entry.path).relative_to(submissions))
     except OSError:
         return None
-    return found
+    return sorted(found)
 
 
 def read_submission(folder: Path, student: str) -> SubmissionJob:

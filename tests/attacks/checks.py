@@ -245,6 +245,9 @@ def test_feedback_leaks_nothing(graded, attacker):
     assert not problems, f"{attacker.student}'s feedback and grade rows leak: {problems}"
 
 
+_WORD = re.compile(r"[\w-]+")
+
+
 def test_no_grading_incident_datum_in_any_page_or_row(graded, grading_incident_data):
     """(issue 20) No feedback page and no grade-table row of the batch holds a grading
     incident's run id, run day or seed, whatever the attackers made their code say."""
@@ -254,8 +257,10 @@ def test_no_grading_incident_datum_in_any_page_or_row(graded, grading_incident_d
     rows = {f"grades.csv: {student}": " ".join(r["reason"] for r in rows_)
             for student, rows_ in (graded.table or {}).items()}
     for where, text in {**pages, **rows}.items():
+        words = set(_WORD.findall(text))  # a token counts as a whole word (run_0042 is not in run_00421)
         for incident, tokens in grading_incident_data.items():
-            hits = sorted(t for t in tokens if re.search(rf"(?<![\w-]){re.escape(t)}(?![\w-])", text))
+            hits = sorted(t for t in tokens if t in words if _WORD.fullmatch(t)) + \
+                sorted(t for t in tokens if not _WORD.fullmatch(t) and t in text)
             if hits:
                 found.append(f"{Path(where).name if where.startswith('/') else where}: {incident} {hits[:5]}")
     assert not found, f"grading incident data reached students: {found[:10]}"

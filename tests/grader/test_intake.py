@@ -59,9 +59,14 @@ def test_a_notebook_shared_with_a_classmate_by_a_hard_link_is_graded_for_both_an
         assert job.files == {f"{NAMES[0]}.ipynb": _bytes(NAMES[0])}
         (problem,) = job.problems
         assert "hard link" in problem and f"{other}/wt06/{NAMES[0]}.ipynb" in problem and student not in problem
-    outside = tmp_path / "instructor.ipynb"
-    outside.write_bytes(_bytes(NAMES[1]))
-    os.link(outside, submitted / "bob" / "wt06" / f"{NAMES[1]}.ipynb")
+    instructor = tmp_path / "instructor"
+    instructor.mkdir()
+    (instructor / f"{NAMES[1]}.ipynb").write_bytes(_bytes(NAMES[1]))
+    os.link(instructor / f"{NAMES[1]}.ipynb", submitted / "bob" / "wt06" / f"{NAMES[1]}.ipynb")
+    # a classmate whose folder links to the instructor's: its "files" are not submissions
+    (submitted / "mallory").mkdir()
+    (submitted / "mallory" / "wt06").symlink_to(instructor)
+    (submitted / "eve").symlink_to(tmp_path)
     job = read_submission(submitted / "bob" / "wt06", "bob")
     assert f"{NAMES[1]}.ipynb" not in job.files
     assert any("hard link to a file outside the submissions" in p for p in job.problems)
