@@ -63,7 +63,7 @@ export: $(STAMP)  ## write the student-only course (the public repository) to DE
 	@test -n "$(DEST)" || { echo "usage: make export DEST=<a folder outside this repository>" >&2; exit 2; }
 	$(BIN)/wt06-grade export "$(abspath $(DEST))"
 
-fixtures: $(WAREHOUSE)  ## fill grader/submitted/ with the test suite's fixture class
+fixtures: $(WAREHOUSE)  ## fill grader/submitted/ with the rehearsal class (the test suite's fixtures)
 	$(BIN)/python -m wt06_grading.rehearsal grader/submitted
 
 # `make grade JOBS=2` grades on two local worker processes (Dask); CLUSTER=tcp://HOST:8786
