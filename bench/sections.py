@@ -362,7 +362,6 @@ def one(ctx: dict) -> dict:
     the kept work (``memo``) is not: the submission's notebooks and checks all really run.
     Then the same command without ``--force`` (the unchanged submission is reused).
     """
-    from wt06_grading import layout
 
     scratch = Path(ctx["scratch"])
     course = _folder(ctx, "one") / "course"
@@ -370,8 +369,7 @@ def one(ctx: dict) -> dict:
     classmix.copy_submission(scratch / "fixtures", "full_marks", course / "submitted", "alice")
     command = [sys.executable, "-m", "wt06_grading", "grade", "--course", str(course), "--student", "alice",
                "--timeout", str(ctx["cell_timeout"])]
-    env = {**os.environ, "WT06_GRADING_CACHE": str(layout.cache_dir(course))}
-    env.pop("WT06_GRADING_CACHE")  # the course's own state folder, as make grade uses it
+    env = {k: v for k, v in os.environ.items() if k != "WT06_GRADING_CACHE"}  # the course's own, as make grade
     runs = {}
     for label, extra in (("cold", ["--force"]), ("unchanged", [])):
         with Clock() as c:
