@@ -252,6 +252,13 @@ def test_no_grading_incident_datum_in_any_page_or_row(graded, grading_incident_d
     """(issue 20) No feedback page and no grade-table row of the batch holds a grading
     incident's run id, run day or seed, whatever the attackers made their code say."""
     _completed(graded)
+    if "incident data" not in graded.scans:  # the same batch is asked by every family's module
+        graded.scans["incident data"] = _incident_data_found(graded, grading_incident_data)
+    found = graded.scans["incident data"]
+    assert not found, f"grading incident data reached students: {found[:10]}"
+
+
+def _incident_data_found(graded, grading_incident_data) -> list[str]:
     found = []
     pages = {str(p): p.read_text(errors="replace") for p in sorted((graded.course / "feedback").rglob("*.html"))}
     rows = {f"grades.csv: {student}": " ".join(r["reason"] for r in rows_)
@@ -263,4 +270,4 @@ def test_no_grading_incident_datum_in_any_page_or_row(graded, grading_incident_d
                 sorted(t for t in tokens if not _WORD.fullmatch(t) and t in text)
             if hits:
                 found.append(f"{Path(where).name if where.startswith('/') else where}: {incident} {hits[:5]}")
-    assert not found, f"grading incident data reached students: {found[:10]}"
+    return found

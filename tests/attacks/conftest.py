@@ -514,6 +514,7 @@ class GradedClass:
     outside_left: list[str]
     loopback: Loopback | None
     secrets: dict[str, str]
+    scans: dict = field(default_factory=dict)  # batch-wide scans, computed once (each family's module asks)
 
     def notebooks(self, student: str) -> tuple[str, ...]:
         """The notebooks ``student`` handed in (an attacker: its own group's)."""
