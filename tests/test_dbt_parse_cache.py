@@ -64,3 +64,17 @@ def test_a_project_dbt_cannot_parse_is_reported_in_dbts_words(warehouse_copy, pr
     (project_copy / "models" / "marts" / "fct_new.sql").write_text("select 1 as one\n")
     fixed = dbt_runner.invoke(LIST, warehouse=warehouse_copy, project=project_copy, work=tmp_path)
     assert fixed.success and "fct_new" in fixed.listed
+
+
+def test_a_command_writes_only_in_its_work_folder(warehouse_copy, tmp_path, monkeypatch):
+    """The course's own parse state is kept in the work folder the caller named, never in the
+    default one (a grader's worker must not write into the instructor's data/work)."""
+    from wt06 import paths
+
+    monkeypatch.setenv("WT06_WORK_DIR", str(tmp_path / "default-work"))
+    monkeypatch.setattr(dbt_runner, "_MANIFESTS", {})  # as in a fresh process: nothing parsed yet
+    monkeypatch.setattr(dbt_runner, "_COURSE_PARSES", {})
+    result = dbt_runner.invoke(LIST, warehouse=warehouse_copy, project=paths.project_dir(), work=tmp_path / "mine")
+    assert result.success
+    assert not (tmp_path / "default-work").exists()
+    assert list((tmp_path / "mine" / ".dbt-parse").glob("*.msgpack")), "the course's parse state is kept there"

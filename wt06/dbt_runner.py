@@ -472,8 +472,9 @@ def _parse(project: Path, profiles: Path, work: Path, parse_flags: Sequence[str]
     edited one way and then back can keep settings a file no longer has (seen here: a
     source's freshness outlived its removal), while the course's own project is where
     every copy starts, and what its students and the grader change only adds to. That
-    state is kept in memory and in the work folder (``.dbt-parse/``), so each notebook's
-    first parse reads it instead of parsing dbt's 500 macros again.
+    state is kept in memory (for every later parse in this process) and in ``work``'s
+    ``.dbt-parse/`` (for the next process working there): nothing is written outside the
+    work folder the caller named.
     """
     from dbt.cli.main import dbtRunner
 
@@ -491,7 +492,7 @@ def _parse(project: Path, profiles: Path, work: Path, parse_flags: Sequence[str]
     state = folder / "target" / PARTIAL_PARSE
     seed_key = hashlib.sha256(f"{_profile_key(parse_profiles)}\0{list(parse_flags)}".encode()).hexdigest()[:20]
     if not state.is_file():
-        seed = _course_parse(seed_key)
+        seed = _course_parse(Path(work), seed_key)
         if seed is not None:
             state.parent.mkdir(parents=True, exist_ok=True)
             state.write_bytes(seed)
@@ -508,7 +509,7 @@ def _parse(project: Path, profiles: Path, work: Path, parse_flags: Sequence[str]
         reason = " ".join(str(outcome.exception or buffer.getvalue()[-600:]).split())
         raise DbtCommandError(f"dbt could not parse the project {project}: {reason}")
     if state.is_file() and project_digest(project) == _course_digest():
-        _keep_course_parse(seed_key, state.read_bytes())
+        _keep_course_parse(Path(work), seed_key, state.read_bytes())
     return outcome.result
 
 
@@ -523,24 +524,24 @@ def _course_digest() -> str | None:
         return None
 
 
-def _seed_file(seed_key: str) -> Path:
-    return paths.work_dir() / ".dbt-parse" / f"{seed_key}.msgpack"
+def _seed_file(work: Path, seed_key: str) -> Path:
+    return work / ".dbt-parse" / f"{seed_key}.msgpack"
 
 
-def _course_parse(seed_key: str) -> bytes | None:
+def _course_parse(work: Path, seed_key: str) -> bytes | None:
     if seed_key in _COURSE_PARSES:
         return _COURSE_PARSES[seed_key]
     try:
-        return _seed_file(seed_key).read_bytes()
+        return _seed_file(work, seed_key).read_bytes()
     except OSError:
         return None
 
 
-def _keep_course_parse(seed_key: str, data: bytes) -> None:
-    if _COURSE_PARSES.get(seed_key) == data:
+def _keep_course_parse(work: Path, seed_key: str, data: bytes) -> None:
+    path = _seed_file(work, seed_key)
+    if _COURSE_PARSES.get(seed_key) == data and path.is_file():
         return
     _COURSE_PARSES[seed_key] = data
-    path = _seed_file(seed_key)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}")
