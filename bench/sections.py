@@ -194,11 +194,12 @@ def _autograde_course(ctx: dict, fixtures: Path) -> Path:
     root = _folder(ctx, "course") / "stock-autograde"
     shutil.copytree(layout.SOURCE, root / "source" / layout.ASSIGNMENT)
     lines = (layout.GRADER / "nbgrader_config.py").read_text().splitlines()
-    kept = [line for line in lines if "Autograde.autograde_preprocessors" not in line]
+    guards = ("c.Autograde.", "c.GenerateFeedback.")  # the course's refusal of stock autograde (autograde_guard.py)
+    kept = [line for line in lines if not line.startswith(guards)]
     if len(kept) == len(lines):
-        raise RuntimeError("the course's nbgrader_config.py no longer sets Autograde.autograde_preprocessors: "
-                           "check that the stock autograde's scratch config still makes sense")
-    kept += ["", "# The benchmark's scratch course: nbgrader's default autograde preprocessors (Execute, ...)."]
+        raise RuntimeError("the course's nbgrader_config.py no longer configures Autograde: check that the stock "
+                           "autograde's scratch config still makes sense")
+    kept += ["", "# The benchmark's scratch course: nbgrader's own autograde (Execute, ...), unguarded."]
     (root / "nbgrader_config.py").write_text("\n".join(kept) + "\n")
     done = nbgrader(["generate_assignment", layout.ASSIGNMENT, "--force"], root=root, cwd=root)
     if done.returncode != 0:
