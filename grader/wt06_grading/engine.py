@@ -385,7 +385,6 @@ def run(
             else:
                 stats.startup_seconds = time.perf_counter() - started
         finally:  # the table says what the gradebook holds, whatever stopped the batch
-
             try:
                 book = gradebook.read_open(gb)
                 write_table(records.build(book, store, submitted=Path(submitted), course=out, release=release),
