@@ -263,11 +263,19 @@ def _incident_data_found(graded, grading_incident_data) -> list[str]:
     pages = {str(p): p.read_text(errors="replace") for p in sorted((graded.course / "feedback").rglob("*.html"))}
     rows = {f"grades.csv: {student}": " ".join(r["reason"] for r in rows_)
             for student, rows_ in (graded.table or {}).items()}
+    own_words: dict[str, set[str]] = {}  # what a student handed in is theirs to see again (their own code)
     for where, text in {**pages, **rows}.items():
-        words = set(_WORD.findall(text))  # a token counts as a whole word (run_0042 is not in run_00421)
+        student = Path(where).parent.parent.name if where.startswith("/") else where.split(": ", 1)[1]
+        if student not in own_words:
+            folder = graded.course / "submitted" / student / "wt06"
+            own = "\n".join(p.read_text(errors="replace") for p in sorted(folder.glob("*.ipynb"))
+                            if p.is_file() and not p.is_symlink()) if folder.is_dir() and not folder.is_symlink() else ""
+            own_words[student] = set(_WORD.findall(own))
+        words = set(_WORD.findall(text)) - own_words[student]  # whole words (run_0042 is not in run_00421)
         for incident, tokens in grading_incident_data.items():
             hits = sorted(t for t in tokens if t in words if _WORD.fullmatch(t)) + \
                 sorted(t for t in tokens if not _WORD.fullmatch(t) and t in text)
             if hits:
-                found.append(f"{Path(where).name if where.startswith('/') else where}: {incident} {hits[:5]}")
+                found.append(f"{student}/{Path(where).name if where.startswith('/') else 'grades.csv'}: "
+                             f"{incident} {hits[:5]}")
     return found
