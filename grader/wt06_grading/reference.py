@@ -138,7 +138,7 @@ def compute(worker, source: Path = layout.SOURCE) -> dict:
             raise RuntimeError(f"the model answer of {question.id} cannot be checked: {task}")
         if task is not None:
             tasks.append({"question": question.id, "kind": question.kind, "task": task,
-                          "incidents": [i.id for i in worker.incidents_for(question)]})
+                          "incidents": [i.id for i in worker.checks.incidents_for(question)]})
             reference[question.id] = {"answer": value, "result": None}
         elif kind.reruns:
             broken = {i: r for i, r in values[question.id].items() if "value" not in r}
@@ -148,7 +148,7 @@ def compute(worker, source: Path = layout.SOURCE) -> dict:
             reference[question.id] = {"answer": value, "result": values[question.id]}
         else:
             reference[question.id] = {"answer": value, "result": {worker.canonical: {"value": value}}}
-    results = worker.run_tasks(tasks)
+    results = worker.checks.run_tasks(tasks)
     for task in tasks:
         result = results.get(task["question"])
         if result is None or "checker_error" in result:

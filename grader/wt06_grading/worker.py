@@ -10,7 +10,7 @@ course's dbt project) and then grades jobs:
    its code produced (sandbox/runner.py); a notebook whose answers are recomputed on
    other incidents (a kind that ``reruns``) runs again there, up to the answer cell;
 4. **hidden checks**: one checker job runs every answer's task on the incidents
-   (kinds/, sandbox/checker.py); the results are judged here against the reference;
+   (checks.py, kinds/, sandbox/checker.py); the results are judged against the reference;
 5. **score**: rows for every graded cell of the course (scoring.py);
 6. **feedback**: HTML pages and the graded notebooks (feedback.py).
 
@@ -50,12 +50,13 @@ import wt06
 
 from . import feedback, incidents, layout, scoring
 from .assemble import assemble
+from .checks import HiddenChecks, dbt_counts
 from .contract import CourseBundle, Note, SandboxSpec, SubmissionJob, SubmissionResult
 from .execution import runner_for
 from .intake import Intake, take_in
 from .jobs import NO_DATA, JobClient
 from .kinds import KINDS
-from .kinds.base import CANONICAL, Known, RunIncident, Verdict
+from .kinds.base import CANONICAL, Known, RunIncident
 from .memo import Memo, digest
 from .questions import AnswerRef, ManualCell, Question
 from .sandbox import bwrap
@@ -72,19 +73,10 @@ JUPYTER_NOTE = ("graded in stock Jupyter kernels (--runner jupyter), WITHOUT the
                 "with the grader's rights")
 NOTEBOOK_SECONDS = 900  # a notebook's hard limit, whatever its cells' limits add up to
 IDLE_GRACE = 15  # seconds past a cell's limit before a cell that ignores it ends its notebook
-CHECKER_SECONDS = 900
-# The most an answer may be, by type: a query, a project file, a Python value as JSON.
-ANSWER_LIMITS = {"query": 20_000, "file": 100_000, "value": 20_000}
-_SANDBOX_PATHS = re.compile(r"(/wt06/[\w./-]*|/tmp/wt06-job[\w./-]*|/tmp/tmp\w+[\w./-]*)")
 
 
 def question_from(raw: dict) -> Question:
     return Question(**{**raw, "answer": AnswerRef(**raw["answer"]), "incidents": tuple(raw["incidents"])})
-
-
-def clean_message(message: str) -> str:
-    """A verdict message without any path of the grader's or the sandbox's."""
-    return _SANDBOX_PATHS.sub("<grading copy>", message)
 
 
 def _code_digest() -> str:
@@ -106,15 +98,6 @@ class Executed:
     lost: bool = False  # the notebook stopped the sandbox
     reused: bool = False  # the same notebook's execution, kept (memo.py)
     counts: dict[str, int] = field(default_factory=dict)  # dbt invocations and parses in the job
-
-
-@dataclass
-class Checked:
-    verdicts: dict[str, Verdict] = field(default_factory=dict)  # question id -> verdict
-    seconds: float = 0.0
-    by_kind: dict[str, float] = field(default_factory=dict)  # kind -> checker seconds
-    by_incident: dict[str, float] = field(default_factory=dict)  # incident id -> checker seconds
-    counts: dict[str, int] = field(default_factory=dict)
 
 
 class GradingWorker:
@@ -158,8 +141,8 @@ class GradingWorker:
                        for b in built]
         self.canonical = next(b.spec.id for b in built if b.spec.story == CANONICAL)
         self.digest = digest(_shaping_digest(bundle), _code_digest(), self.sandbox, self.runner_name)
-        self.memo = Memo(Path(memo) if memo else self.incident_cache.parent / "memo")
-        self.task_seconds: dict[str, float] = {}  # question id -> seconds its last checker task took
+        self.checks = HiddenChecks(graded=self.graded, known=self.known, jobs=self.jobs, course_digest=self.digest,
+                                   memo=Memo(Path(memo) if memo else self.incident_cache.parent / "memo"))
         self.name = f"{socket.gethostname()}:{os.getpid()}"
 
     # ----- preparation ----------------------------------------------------------------
@@ -193,20 +176,14 @@ class GradingWorker:
                 shutil.copy(incident.warehouse, folder / "warehouse.duckdb")
         return course, views, graded
 
-    def incidents_for(self, question: Question) -> list[RunIncident]:
-        """The incidents ``question`` is checked on: the canonical one, then its stories' variants."""
-        chosen, per_story = [], {}
-        for incident in self.graded:
-            story = self.known[incident.id].story
-            if story not in question.incidents:
-                continue
-            if story != CANONICAL:
-                taken = per_story.get(story, 0)
-                if question.variants is not None and taken >= question.variants:
-                    continue
-                per_story[story] = taken + 1
-            chosen.append(incident)
-        return chosen
+    @property
+    def memo(self) -> Memo:
+        """Where executions, re-runs and checker results are kept (shared with the checks)."""
+        return self.checks.memo
+
+    @memo.setter
+    def memo(self, memo: Memo) -> None:
+        self.checks.memo = memo
 
     def close(self) -> None:
         self.zygote.close()
@@ -251,7 +228,7 @@ class GradingWorker:
                     if len(json.dumps(state, default=str)) <= MAX_ANSWER_CHARS * 2:
                         executed.answers[ref] = state
             elif kind == "counts":
-                executed.counts = _counts(event)
+                executed.counts = dbt_counts(event)
         if ran.lost:
             executed.seconds = time.monotonic() - started
             return executed
@@ -309,7 +286,7 @@ class GradingWorker:
         index = {c.metadata.get("nbgrader", {}).get("grade_id"): i for i, c in enumerate(notebook.cells)}
         by_incident: dict[str, list[Question]] = {}
         for question in questions:
-            for incident in self.incidents_for(question):
+            for incident in self.checks.incidents_for(question):
                 if incident.id != self.canonical:
                     by_incident.setdefault(incident.id, []).append(question)
         if not by_incident:
@@ -345,101 +322,6 @@ class GradingWorker:
                 state = found.get(f"{number}:{question.answer.type}:{question.answer.name}")
                 out[question.id][incident_id] = state or {"problem": "it was not assigned when the notebook ran there"}
         return out
-
-    # ----- stage 4: hidden checks -------------------------------------------------------
-    def check(self, questions: list[Question], answers: dict[tuple[str, AnswerRef], dict],
-              reference: dict, values: dict[str, dict] | None = None) -> Checked:
-        """Verdicts for ``questions`` from the student's ``answers``, judged against ``reference``."""
-        started = time.monotonic()
-        checked, tasks = Checked(), []
-        for question in questions:
-            kind = KINDS[question.kind]
-            state = answers.get((question.notebook, question.answer))
-            if not state:
-                checked.verdicts[question.id] = Verdict(False, f"No answer to check: {_no_answer(question)}.")
-                continue
-            if "problem" in state:
-                checked.verdicts[question.id] = Verdict(False, f"{question.answer.name} could not be read as an "
-                                                               f"answer: {state['problem']}.")
-                continue
-            value = state["value"]
-            size = len(value) if isinstance(value, str) else len(json.dumps(value, default=str))
-            limit = ANSWER_LIMITS.get(question.answer.type, MAX_ANSWER_CHARS)
-            if size > limit:
-                checked.verdicts[question.id] = Verdict(False, f"Not accepted as an answer: {question.answer.name} "
-                                                               f"is {size:,} characters long, more than {limit:,}.")
-                continue
-            task = kind.task(question, value)
-            if isinstance(task, str):
-                checked.verdicts[question.id] = Verdict(False, f"Not accepted as an answer: {task}.")
-            elif task is None:
-                student = (values or {}).get(question.id) if kind.reruns else None
-                student = student or {self.canonical: {"value": value}}
-                checked.verdicts[question.id] = self._compare(question, student, reference[question.id]["result"])
-            else:
-                tasks.append({"question": question.id, "kind": question.kind, "task": task,
-                              "incidents": [i.id for i in self.incidents_for(question)]})
-        results = self.run_tasks(tasks, checked)
-        for task in tasks:
-            question = next(q for q in questions if q.id == task["question"])
-            result = results.get(task["question"])
-            if result is None or "checker_error" in result:
-                checked.verdicts[question.id] = Verdict(False, "Your answer could not be checked: the checker "
-                                                               "did not finish (it ran out of time or memory).")
-            else:
-                checked.verdicts[question.id] = self._compare(question, result, reference[question.id]["result"])
-        for verdict in checked.verdicts.values():
-            verdict.message = clean_message(verdict.message)
-        checked.seconds = time.monotonic() - started
-        return checked
-
-    def _compare(self, question: Question, student: dict, expected: dict) -> Verdict:
-        try:
-            return KINDS[question.kind].compare(question, student, expected, self.known)
-        except Exception as exc:  # noqa: BLE001 (a grader bug must not stop the batch; the table says so)
-            return Verdict(False, f"Your answer could not be judged (a grader error: {type(exc).__name__}); "
-                                  "your instructor will look at it.")
-
-    def run_tasks(self, tasks: list[dict], checked: Checked | None = None) -> dict:
-        """Results of ``tasks`` (question id -> raw result per incident), identical ones from the memo.
-
-        One checker job runs what is new; it sees the views of the grading incidents its
-        tasks run on, and is given of each only what running needs (kinds/base.RunIncident).
-        """
-        if not tasks:
-            return {}
-        by_id = {i.id: i for i in self.graded}
-        keys = {t["question"]: digest(self.digest, "check", t["kind"], t["task"], t["incidents"]) for t in tasks}
-        results, todo = {}, []
-        for task in tasks:
-            kept = self.memo.get(keys[task["question"]])
-            if kept is not None:
-                results[task["question"]] = kept
-            else:
-                todo.append(task)
-        if todo:
-            needed = sorted({i for t in todo for i in t["incidents"]})
-            ran = self.jobs.run("checker", {"tasks": todo, "incidents": [vars(by_id[i]) for i in needed]},
-                                root=self.jobs.root(), sees=needed,
-                                deadline=CHECKER_SECONDS)
-            for event in ran.events:
-                if event.get("event") == "result" and event.get("question") in keys:
-                    question, result = event["question"], event.get("result") or {}
-                    results[question] = result
-                    self.task_seconds[question] = event.get("seconds")
-                    if checked is not None and isinstance(event.get("seconds"), (int, float)):
-                        kind = next(t["kind"] for t in todo if t["question"] == question)
-                        checked.by_kind[kind] = checked.by_kind.get(kind, 0.0) + float(event["seconds"])
-                        for incident, seconds in (event.get("per_incident") or {}).items():
-                            if incident in self.known and isinstance(seconds, (int, float)):
-                                checked.by_incident[incident] = checked.by_incident.get(incident, 0.0) + seconds
-                    if ran.clean:
-                        self.memo.put(keys[question], result)
-                elif event.get("event") == "counts" and checked is not None:
-                    checked.counts = _counts(event)
-            for task in todo:
-                results.setdefault(task["question"], {"checker_error": "the checker did not finish"})
-        return results
 
     # ----- all stages -------------------------------------------------------------------
     def grade(self, job: SubmissionJob) -> SubmissionResult:
@@ -495,7 +377,7 @@ class GradingWorker:
 
         t = time.monotonic()
         answers = {(name, ref): state for name, run in executed.items() for ref, state in run.answers.items()}
-        checked = self.check([q for q in self.questions if q.notebook in executed], answers, self.reference,
+        checked = self.checks.check([q for q in self.questions if q.notebook in executed], answers, self.reference,
                              values)
         result.timings["hidden checks"] = time.monotonic() - t
         for kind, seconds in checked.by_kind.items():
@@ -535,10 +417,6 @@ def _shaping_digest(bundle: CourseBundle) -> str:
     derived = set(bundle.settings.get("derived", []))
     return digest(shaping, {name: hashlib.sha256(data).hexdigest() for name, data in bundle.files.items()
                             if name not in derived})
-
-
-def _counts(event: dict) -> dict[str, int]:
-    return {f"dbt {k}": int(v) for k, v in event.items() if k in ("invocations", "parses") and isinstance(v, int)}
 
 
 def _add(total: dict[str, int], more: dict[str, int]) -> None:
@@ -592,12 +470,3 @@ def _what_cells_hit(notebook: nbformat.NotebookNode) -> tuple[list[str], list[st
         if cut:
             remarks.append(f"{where} printed more than a notebook may; its output was cut ({cut} characters)")
     return notes, remarks
-
-
-def _no_answer(question: Question) -> str:
-    answer = question.answer
-    if answer.type == "query":
-        return f"no query was saved as {answer.name!r} (keep the first line %%sql --save {answer.name} and run it)"
-    if answer.type == "file":
-        return f"{answer.name} was not written (run the cell that starts with %%project_file {answer.name})"
-    return f"{answer.name} was not assigned"

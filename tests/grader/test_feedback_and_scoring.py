@@ -7,10 +7,10 @@ import re
 import nbformat
 
 from wt06_grading import feedback, layout, scoring
+from wt06_grading.checks import clean_message
 from wt06_grading.contract import graded_cells
 from wt06_grading.kinds.base import Verdict
 from wt06_grading.sandbox.runner import plain_value
-from wt06_grading.worker import clean_message
 
 NAME = "01_detect_staleness"
 
