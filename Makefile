@@ -137,7 +137,7 @@ bench: $(WAREHOUSE)  ## benchmark dbt, the build, notebooks, grading (one, a cla
 	$(BIN)/python bench/run.py $(if $(QUICK),--quick)
 
 docs-images: $(WAREHOUSE)  ## regenerate the charts in docs/images from the instructor notebooks
-	PYTHONPATH=tests $(BIN)/python docs/make_images.py
+	$(BIN)/python docs/make_images.py
 
 clean:  ## remove the built warehouse and scratch files (keeps .venv)
 	rm -rf $(WAREHOUSE) data/work dbt_project/target dbt_project/logs

@@ -9,6 +9,7 @@ with the browser test's harness too.
 from __future__ import annotations
 
 import base64
+import sys
 import tempfile
 from pathlib import Path
 
@@ -47,7 +48,8 @@ def charts() -> None:
 
 
 def screenshot() -> None:
-    from fixtures.lab import LabSession, browser_missing  # tests/ is on PYTHONPATH (make docs-images)
+    sys.path.insert(0, str(REPO / "tools"))
+    from lab_browser import LabSession, browser_missing  # the browser tests' harness
 
     if browser_missing():
         print(f"no screenshot: {browser_missing()}")

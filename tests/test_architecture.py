@@ -124,3 +124,33 @@ def test_the_checks_would_see_a_cycle_and_a_hidden_import(tmp_path):
     source.write_text("from .top import x\n\ndef f():\n    from .inner import y\n    return y\n")
     assert sorted(_imports(source, "wt06.demo")) == [
         ("wt06.inner", True), ("wt06.inner.y", True), ("wt06.top", False), ("wt06.top.x", False)]
+
+
+# What only the tests may use: their fixtures and helpers (tests/fixtures, conftest).
+TEST_ONLY = {"fixtures", "conftest"} | {p.stem for p in (ROOT / "tests").rglob("test_*.py")}
+TOOLING = ["wt06", "grader", "bench", "tools", "docs"]
+
+
+def _imports_of_tests(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text())
+    found = []
+    for node in ast.walk(tree):
+        names = [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else \
+            [a.name for a in node.names] if isinstance(node, ast.Import) else []
+        found += [n for n in names if n.split(".")[0] in TEST_ONLY]
+    return found
+
+
+def test_no_tool_or_package_imports_from_the_tests():
+    """``make fixtures``, the benchmark and ``make docs-images`` run without tests/ on the
+    path: what they share with the tests lives with them (tools/, the grader's rehearsal)."""
+    found = {str(p.relative_to(ROOT)): _imports_of_tests(p) for folder in TOOLING
+             for p in sorted((ROOT / folder).rglob("*.py")) if _imports_of_tests(p)}
+    assert not found, found
+    assert "PYTHONPATH=tests" not in (ROOT / "Makefile").read_text()
+
+
+def test_the_tests_import_check_sees_an_import_from_the_tests(tmp_path):
+    script = tmp_path / "tool.py"
+    script.write_text("import json\nfrom fixtures.lab import LabSession\nimport conftest\n")
+    assert _imports_of_tests(script) == ["fixtures.lab", "conftest"]
