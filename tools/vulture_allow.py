@@ -7,7 +7,7 @@ Add a name here only with the caller that vulture cannot see.
 
 # Called by a framework, by name or by protocol
 RefuseAutograde, RefuseFeedback, UseWt06Grade  # nbgrader, from grader/nbgrader_config.py (strings)
-idempotent, setup, teardown  # Dask's WorkerPlugin protocol (engine.py's plugin)
+idempotent, setup, teardown  # Dask's WorkerPlugin protocol (cluster.py's plugin)
 run_job, probe_job, answers_json  # job entry points named in strings (zygote.ENTRY_POINTS, execution.py)
 writable, clear_output, start_displayhook, write_output_prompt, write_format_data, finish_displayhook  # IPython
 enable_gui, gui, showtraceback_orig  # IPython's shell attributes, replaced in the sandbox's runner

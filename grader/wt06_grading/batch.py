@@ -21,12 +21,11 @@ from pathlib import Path
 
 from wt06.errors import CourseError
 
-from . import engine, gradebook, layout, records
+from . import engine, gradebook, layout, markers, records
 from . import progress as progress_display
 from .bundle import course_bundle, local_worker_env, sandbox_spec
 from .engine import BatchStats
 from .failures import GRADER_FAILURE, NEEDS_LOOK, OK, GraderFailure, NothingToGrade
-from .feedback import BEGIN_MARK_SCHEME
 from .records import ClassRecord, StudentView
 from .sandbox import bwrap
 from .sandbox.bwrap import SandboxError
@@ -77,7 +76,7 @@ def mark_schemes(source: Path) -> dict[str, dict[str, str]]:
     for path in sorted(Path(source).glob("*.ipynb")):
         for cell in nbformat.read(path, as_version=4).cells:
             grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-            if grade_id and BEGIN_MARK_SCHEME in cell.source:
+            if grade_id and markers.BEGIN_MARK_SCHEME in cell.source:
                 out.setdefault(path.stem, {})[grade_id] = cell.source
     return out
 

@@ -1,4 +1,7 @@
-"""The grading engine: Dask distributed, from one laptop to many machines.
+"""The grading engine: Dask distributed, from one laptop to many machines (the driver's loop).
+
+What runs on the workers and how the driver reaches them is cluster.py; what is written
+as each result arrives is recording.py.
 
 The *driver* (this process) owns the gradebook, the output folders and the grade table;
 it never runs student code. It packs the course into a ``CourseBundle`` (plain data,
@@ -37,12 +40,8 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
-import logging
-import os
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,91 +49,19 @@ from pathlib import Path
 from wt06.errors import CourseError
 
 from . import gradebook, records
-from .contract import (
-    BundleMismatch,
-    CourseBundle,
-    SandboxSpec,
-    SubmissionJob,
-    SubmissionResult,
-    unavailable_result,
-)
+from .cluster import INFRASTRUCTURE, GradingPlugin, WorkerEvents, configure_scheduler, grade_task, open_client
+from .contract import BundleMismatch, CourseBundle, SandboxSpec, SubmissionJob, unavailable_result
 from .failures import GraderFailure, NothingToGrade
 from .gradebook import redact
 from .intake import read_submission
 from .layout import ASSIGNMENT
 from .progress import Display
+from .recording import refresh_student_feedback, write_result
 from .records import RESULTS, ResultStore  # noqa: F401  (RESULTS re-exported: where the cache lives)
-from .sandbox.bwrap import SandboxError
-from .views import write_student_feedback, write_table
+from .views import write_table
 from .worker import GradingWorker
 
 TABLE_EVERY = 30.0  # seconds between grade table rewrites during a batch
-SCHEDULER_TIMEOUT = "30s"  # how long to wait for a Dask scheduler (CLUSTER=...) to answer
-
-
-# --------------------------------------------------------------------------- worker side
-try:
-    from distributed.diagnostics.plugin import WorkerPlugin
-except ImportError:  # pragma: no cover - distributed is a grading requirement
-    WorkerPlugin = object
-
-
-class GradingPlugin(WorkerPlugin):
-    """Holds the course bundle on a worker and the worker's one GradingWorker.
-
-    Registered once by the driver (``Client.register_plugin``): the scheduler sends it to
-    every worker, including workers that join or restart during the batch.
-    """
-
-    idempotent = False
-
-    def __init__(self, bundle: CourseBundle, worker_class, sandbox: SandboxSpec) -> None:
-        self.bundle, self.worker_class, self.sandbox = bundle, worker_class, sandbox
-        self.name = f"wt06-course-{bundle.digest[:16]}"
-
-    def setup(self, worker) -> None:
-        self.bundle.verify()  # what arrived is what the driver packed
-        self.address = worker.address
-        self.scratch = Path(worker.local_directory) / "wt06-grading"
-        self.grader = None
-        self.lock = threading.Lock()
-
-    def teardown(self, worker) -> None:
-        if getattr(self, "grader", None) is not None:
-            with contextlib.suppress(Exception):
-                self.grader.close()
-
-    def grade(self, job: SubmissionJob, digest: str) -> SubmissionResult:
-        if digest != self.bundle.digest:
-            raise BundleMismatch(f"this worker holds course bundle {self.bundle.digest[:12]}, "
-                                 f"the task wants {digest[:12]}")
-
-        with self.lock:  # one submission at a time per worker process
-            if self.grader is None:
-                self.scratch.mkdir(parents=True, exist_ok=True)
-                try:
-                    self.grader = self.worker_class(self.bundle, self.scratch, self.sandbox)
-                except BundleMismatch:
-                    raise
-                except Exception as exc:  # the sandbox, the incidents, the disk: not a submission's fault
-                    raise GraderFailure(f"a grading worker could not start on {self.address}: "
-                                        f"{type(exc).__name__}: {str(exc)[:400]}") from None
-            try:
-                result = self.grader.grade(job)
-            except SandboxError as exc:
-                raise GraderFailure(f"the grading sandbox failed on {self.address}: {str(exc)[:400]}") from None
-        result.worker = self.address
-        return result
-
-
-def grade_task(job: SubmissionJob, digest: str, plugin_name: str) -> SubmissionResult:
-    """The Dask task: grade ``job`` with this worker's GradingWorker."""
-    from distributed import get_worker
-
-    plugin = get_worker().plugins.get(plugin_name)
-    if plugin is None:
-        raise BundleMismatch("this worker has no course bundle (the driver's plugin did not reach it)")
-    return plugin.grade(job, digest)
 
 
 # --------------------------------------------------------------------------- driver side
@@ -207,72 +134,8 @@ class BatchStats:
         return "; ".join(parts)
 
 
-class _Events:
-    """Workers lost and tasks they were running, from the scheduler's event stream."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.lost: set[str] = set()
-        self.tries: dict[str, int] = {}
-
-    def __call__(self, event) -> None:
-        _, message = event
-        if not isinstance(message, dict) or message.get("action") != "remove-worker":
-            return
-        if message.get("expected"):
-            return
-        with self.lock:
-            self.lost.add(message.get("worker", "?"))
-            for key in message.get("processing-tasks", ()):
-                self.tries[str(key)] = self.tries.get(str(key), 0) + 1
-
-
-def _infrastructure() -> tuple[type, ...]:
-    """Exceptions that say the cluster failed, not the submission or the worker's code."""
-    import asyncio
-    import concurrent.futures
-
-    from distributed.comm.core import CommClosedError
-
-    return (asyncio.CancelledError, concurrent.futures.CancelledError, CommClosedError, OSError)
-
-
-try:
-    _INFRASTRUCTURE = _infrastructure()
-except ImportError:  # pragma: no cover
-    _INFRASTRUCTURE = (OSError,)
-
-
 def _task_key(student: str, content: str) -> str:
     return f"wt06-grade-{content[:12]}-{hashlib.sha256(student.encode()).hexdigest()[:12]}"
-
-
-@contextlib.contextmanager
-def _client(jobs: int, cluster: str | None, max_attempts: int, scratch: Path, env: dict):
-    """A Dask client: on ``cluster`` if given, else on a LocalCluster of ``jobs`` processes."""
-    import dask
-    from distributed import Client, LocalCluster
-
-    if cluster:
-        try:
-            client = Client(cluster, timeout=SCHEDULER_TIMEOUT)
-        except (OSError, TimeoutError) as exc:
-            raise GraderFailure(f"the Dask scheduler {cluster} does not answer ({type(exc).__name__}): start it "
-                                "(`dask scheduler` on that machine) or fix CLUSTER") from None
-        with client:
-            yield client
-        return
-    settings = {"distributed.scheduler.allowed-failures": max(0, max_attempts - 1),
-                "distributed.scheduler.worker-saturation": 1.0}
-    try:
-        local = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, host="127.0.0.1",
-                             dashboard_address="127.0.0.1:0",  # its HTTP server (health), on loopback
-                             local_directory=str(scratch), silence_logs=logging.CRITICAL, env=env)
-    except Exception as exc:  # noqa: BLE001
-        raise GraderFailure(f"the local grading workers could not start ({type(exc).__name__}: "
-                            f"{str(exc)[:300]}): check free memory and ports, or use JOBS=1") from None
-    with dask.config.set(settings), local, Client(local) as client:
-        yield client
 
 
 @dataclass
@@ -401,12 +264,12 @@ def run(
 def _grade(todo, *, bundle, out, gb, store, key, notebooks, jobs, cluster, sandbox, worker_class, max_attempts,
            worker_env, display, stats, graded_now, table, submitted, release, mark_schemes, url, started,
            as_completed, force=False) -> None:
-    events = _Events()
+    events = WorkerEvents()
     with tempfile.TemporaryDirectory(prefix="wt06-engine-") as tmp:
         local = f"{max(1, min(jobs, len(todo)))} local grading worker(s)"
         display.phase(f"starting {'the workers of ' + cluster if cluster else local}")
-        with _client(max(1, min(jobs, len(todo))), cluster, max_attempts, Path(tmp), worker_env or {}) as client:
-            allowed = client.run_on_scheduler(_configure_scheduler, max(0, max_attempts - 1))
+        with open_client(max(1, min(jobs, len(todo))), cluster, max_attempts, Path(tmp), worker_env or {}) as client:
+            allowed = client.run_on_scheduler(configure_scheduler, max(0, max_attempts - 1))
             plugin = GradingPlugin(bundle, worker_class, sandbox)
             client.register_plugin(plugin, name=plugin.name)
             client.subscribe_topic("all", events)
@@ -455,7 +318,7 @@ def _grade(todo, *, bundle, out, gb, store, key, notebooks, jobs, cluster, sandb
                         raise CourseError(f"a worker cannot grade this course: {exc}") from None
                     except GraderFailure:
                         raise  # nothing of this submission is written; the batch stops with the sentence
-                    except _INFRASTRUCTURE as exc:  # the cluster, not the submission: nothing written
+                    except INFRASTRUCTURE as exc:  # the cluster, not the submission: nothing written
                         future.release()
                         stats.unfinished.append(student)
                         stats.problems.append(f"{student}: {type(exc).__name__}: {str(exc)[:200]}")
@@ -483,7 +346,7 @@ def _grade(todo, *, bundle, out, gb, store, key, notebooks, jobs, cluster, sandb
                     except Exception as exc:  # noqa: BLE001 (the database went away: stop, say so)
                         raise _gradebook_fails(url, exc) from None
                     store.save(result, key=key, content=content, timestamp=timestamp, notebooks=notebooks)
-                    _feedback(gb, store, out, result, release)
+                    refresh_student_feedback(gb, store, out, result, release)
                     graded_now.append(student)
                     stats.graded += 1
                     stats.grading_seconds += result.seconds
@@ -505,91 +368,3 @@ def _grade(todo, *, bundle, out, gb, store, key, notebooks, jobs, cluster, sandb
                 stats.workers_lost = len(events.lost)
 
 
-def _configure_scheduler(allowed_failures: int, dask_scheduler=None) -> int:
-    """Make a scheduler fit for grading; runs on the scheduler (also a remote one).
-
-    * ``allowed_failures``: a task whose worker died more than this many times fails with
-      KilledWorker (the driver marks the submission) instead of killing worker after worker.
-    * worker saturation 1.0: a single-threaded worker holds one task at a time, so a worker
-      that dies takes down (and counts an attempt against) only the submission it was grading,
-      not the next one queued behind it.
-    """
-    dask_scheduler.allowed_failures = allowed_failures
-    if dask_scheduler.WORKER_SATURATION != float("inf"):
-        dask_scheduler.WORKER_SATURATION = 1.0
-    return int(dask_scheduler.allowed_failures)
-
-
-def _answers(data: bytes | None, names: set[str]) -> dict[str, str]:
-    """grade id -> source of the cells ``names`` in an (autograded) notebook's bytes."""
-    if not data or not names:
-        return {}
-    try:
-        notebook = json.loads(data)
-    except ValueError:
-        return {}
-    out = {}
-    for cell in notebook.get("cells", []):
-        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-        if grade_id in names:
-            source = cell.get("source", "")
-            out[grade_id] = "".join(source) if isinstance(source, list) else str(source)
-    return out
-
-
-def _with_mark_schemes(data: bytes, schemes: dict[str, str]) -> bytes:
-    """The autograded notebook formgrader shows, with the instructor's mark scheme in its cell."""
-    if not schemes:
-        return data
-    try:
-        notebook = json.loads(data)
-    except ValueError:
-        return data
-    for cell in notebook.get("cells", []):
-        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-        if grade_id in schemes:
-            cell["source"] = schemes[grade_id]
-    return (json.dumps(notebook, indent=1, ensure_ascii=False) + "\n").encode()
-
-
-def write_result(result: SubmissionResult, out: Path, gb, timestamp: str | None, *,
-                 mark_schemes: dict[str, dict[str, str]] | None = None) -> None:
-    """The gradebook (one transaction), then the autograded notebooks of the notebooks graded.
-
-    A cell graded by hand keeps its grader's score as final when the student's answer is
-    the one the grader saw (the previous autograded notebook's), and is flagged for a
-    second look when it changed. Other notebooks' files are left as they are.
-    """
-    folder = out / "autograded" / result.student / ASSIGNMENT
-    manual = {}
-    for row in result.rows:
-        if row.status == "manual" or row.score is None:
-            manual.setdefault(row.notebook, set()).add(row.grade_id)
-    changed = {}
-    for notebook, names in manual.items():
-        path = folder / f"{notebook}.ipynb"
-        before = _answers(path.read_bytes() if path.is_file() else None, names)
-        after = _answers(result.autograded.get(notebook), names)
-        for name in names:
-            changed[(notebook, name)] = name not in before or before.get(name) != after.get(name)
-    gradebook.write_result(gb, result, timestamp, changed)
-    for notebook in dict.fromkeys(r.notebook for r in result.rows):
-        path = folder / f"{Path(notebook).name}.ipynb"
-        data = result.autograded.get(notebook)
-        if data is None:
-            path.unlink(missing_ok=True)  # graded as missing this time: the old notebook is not this grade's
-            continue
-        folder.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_bytes(_with_mark_schemes(data, (mark_schemes or {}).get(notebook, {})))
-        os.replace(tmp, path)
-
-
-def _feedback(gb, store, out: Path, result: SubmissionResult, release) -> None:
-    """The student's feedback pages, from the gradebook: the pages the worker rendered of the
-    notebooks just graded (rendered again here where a grader scored or commented), and the
-    course total set on every page (it moved)."""
-    record = records.build(gradebook.read_open(gb, [result.student]), store, course=out, students=[result.student],
-                           release=release)
-    for view in record.students:
-        write_student_feedback(view, out, rendered=result.feedback, again=False)

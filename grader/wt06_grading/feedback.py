@@ -28,6 +28,7 @@ import re
 
 import nbformat
 
+from . import markers
 from .contract import GradeRow, Note
 from .records import CellView, NotebookView, fallback_title, question_titles
 
@@ -36,7 +37,6 @@ CSP = ("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none
        "style-src 'unsafe-inline'; font-src data:\">")
 _DANGEROUS_KEYS = ("application/javascript", "text/javascript", "application/vnd.jupyter.widget-view+json",
                    "application/vnd.jupyter.widget-state+json")
-BEGIN_MARK_SCHEME, END_MARK_SCHEME = "BEGIN MARK SCHEME", "END MARK SCHEME"
 # What a result table needs, nothing that runs or fetches (CSP forbids both anyway).
 SAFE_TAGS = ["a", "abbr", "b", "blockquote", "br", "caption", "code", "col", "colgroup", "dd", "del", "div", "dl",
              "dt", "em", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "kbd", "li", "ol", "p", "pre", "q", "s",
@@ -57,22 +57,9 @@ STATUS_WORDS = {"passed": "passed", "failed": "not passed", "missing": "not subm
                 "waits for your instructor (a second look)", "not graded": "not graded yet"}
 
 
-def without_mark_scheme(text: str) -> str:
-    """``text`` without nbgrader mark scheme regions (markers included)."""
-    kept, inside = [], False
-    for line in text.split("\n"):
-        if BEGIN_MARK_SCHEME in line:
-            inside = True
-        elif END_MARK_SCHEME in line:
-            inside = False
-        elif not inside:
-            kept.append(line)
-    return "\n".join(kept)
-
-
 def _clean_outputs(notebook) -> None:
     for cell in notebook.cells:
-        cell.source = without_mark_scheme(cell.source)
+        cell.source = markers.without_mark_scheme(cell.source)
         for output in cell.get("outputs", []):
             if output.get("output_type") == "error":
                 message = f"{output.get('ename')}: {_ANSI.sub('', str(output.get('evalue', '')))}"

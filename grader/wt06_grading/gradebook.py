@@ -83,7 +83,7 @@ def write_result(gb, result: SubmissionResult, timestamp: str | None = None,
     """One submission's autograder scores into the gradebook, in one transaction.
 
     ``changed``: (notebook, grade id) -> whether the student's answer in a cell graded by
-    hand differs from the one a grader last saw (engine.py compares the autograded
+    hand differs from the one a grader last saw (recording.py compares the autograded
     notebooks); a cell missing from it counts as changed.
     """
     import warnings

@@ -2,14 +2,17 @@
 
 Solution regions (``BEGIN SOLUTION`` / ``END SOLUTION``) hold the model answers; hidden
 test regions (``BEGIN HIDDEN TESTS`` / ``END HIDDEN TESTS``) hold each question's
-declaration (questions.py). nbgrader matches the markers as substrings, so they work in
-any cell language (``-- BEGIN SOLUTION`` in SQL, ``# BEGIN SOLUTION`` in YAML).
+declaration (questions.py); mark scheme regions (``BEGIN MARK SCHEME`` / ``END MARK
+SCHEME``) hold what a hand grader looks for, never shown to a student (feedback.py).
+nbgrader matches the markers as substrings, so they work in any cell language
+(``-- BEGIN SOLUTION`` in SQL, ``# BEGIN SOLUTION`` in YAML).
 """
 
 from __future__ import annotations
 
 BEGIN_SOLUTION, END_SOLUTION = "BEGIN SOLUTION", "END SOLUTION"
 BEGIN_HIDDEN, END_HIDDEN = "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"
+BEGIN_MARK_SCHEME, END_MARK_SCHEME = "BEGIN MARK SCHEME", "END MARK SCHEME"
 ALL = (BEGIN_SOLUTION, END_SOLUTION, BEGIN_HIDDEN, END_HIDDEN)
 
 
@@ -18,17 +21,22 @@ def without_markers(text: str) -> str:
     return "\n".join(line for line in text.split("\n") if BEGIN_SOLUTION not in line and END_SOLUTION not in line)
 
 
-def without_solution(text: str) -> str:
-    """What is left when the solution region is taken out (the student's starting point)."""
+def without_region(text: str, begin: str, end: str) -> str:
+    """``text`` without the region between the lines holding ``begin`` and ``end`` (those included)."""
     kept, inside = [], False
     for line in text.split("\n"):
-        if BEGIN_SOLUTION in line:
+        if begin in line:
             inside = True
-        elif END_SOLUTION in line:
+        elif end in line:
             inside = False
         elif not inside:
             kept.append(line)
     return "\n".join(kept)
+
+
+def without_solution(text: str) -> str:
+    """What is left when the solution region is taken out (the student's starting point)."""
+    return without_region(text, BEGIN_SOLUTION, END_SOLUTION)
 
 
 def hidden_region(text: str) -> list[str] | None:
@@ -54,12 +62,9 @@ def split_magic(source: str) -> tuple[str, str]:
 
 def without_hidden(text: str) -> str:
     """The cell without its hidden-test region (markers included)."""
-    kept, inside = [], False
-    for line in text.split("\n"):
-        if BEGIN_HIDDEN in line:
-            inside = True
-        elif END_HIDDEN in line:
-            inside = False
-        elif not inside:
-            kept.append(line)
-    return "\n".join(kept)
+    return without_region(text, BEGIN_HIDDEN, END_HIDDEN)
+
+
+def without_mark_scheme(text: str) -> str:
+    """The cell without its mark scheme region (markers included): what a student may read."""
+    return without_region(text, BEGIN_MARK_SCHEME, END_MARK_SCHEME)
