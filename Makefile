@@ -57,7 +57,6 @@ data: $(STAMP)  ## regenerate the committed CSVs of the canonical scenario and t
 
 release: $(STAMP)  ## regenerate the student notebooks/ (nbgrader) and the practice incident's expected results
 	$(BIN)/wt06-grade release
-	$(BIN)/python -m wt06 publish
 
 export: $(STAMP)  ## write the student-only course (the public repository) to DEST=<folder>
 	@test -n "$(DEST)" || { echo "usage: make export DEST=<a folder outside this repository>" >&2; exit 2; }

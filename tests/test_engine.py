@@ -63,7 +63,8 @@ def test_bundle_digest_covers_files_and_settings():
     derived = tiny_bundle(derived=["gradebook.db"])
     other = CourseBundle({**derived.files, "gradebook.db": b"1"}, derived.settings)
     again = CourseBundle({**derived.files, "gradebook.db": b"2"}, derived.settings)
-    assert other.digest != again.digest and other.grading_digest() == again.grading_digest()
+    assert other.digest != again.digest and other.shaping_digest() == again.shaping_digest()
+    assert tiny_bundle(only=['n1']).shaping_digest() == tiny_bundle(only=None).shaping_digest()
 
 
 def test_content_hash_is_of_the_submission_not_the_student():

@@ -468,24 +468,25 @@ def test_readme_maps_every_learning_objective_to_graded_cells():
 
 
 def test_every_graded_test_cell_declares_its_question_and_its_answer_exists():
-    from wt06.publish import declarations
+    from wt06_grading.kinds import KINDS
+    from wt06_grading.questions import load
 
-    kinds = {"query", "value", "selector", "command", "source_freshness", "singular_test", "monitor_rules"}
+    course = load(SOURCE)
     for name in NAMES:
         notebook = nbformat.read(SOURCE / f"{name}.ipynb", as_version=4)
         tests = [c for c in notebook.cells if _nbgrader_meta(c).get("grade") and c.cell_type == "code"
                  and not _nbgrader_meta(c).get("solution")]
-        declared = declarations(SOURCE / f"{name}.ipynb")
+        declared = {q.id: q for q in course.for_notebook(name)}
         assert sorted(declared) == sorted(_nbgrader_meta(c)["grade_id"] for c in tests), name
         answers = "\n".join(c.source for c in notebook.cells if _nbgrader_meta(c).get("solution"))
         for grade_id, question in declared.items():
-            assert question["kind"] in kinds and question.get("hint"), grade_id
-            answer = question["answer"]
-            provided = {"query": f"%%sql --save {answer}\n", "source_freshness": f"%%project_file {answer}\n",
-                        "singular_test": f"%%project_file {answer}\n"}.get(question["kind"], f"{answer} = ")
+            assert question.kind in KINDS and question.hint, grade_id
+            answer = question.answer.name
+            provided = {"query": f"%%sql --save {answer}\n", "file": f"%%project_file {answer}\n",
+                        "value": f"{answer} = "}[question.answer.type]
             assert provided in answers, f"{name} {grade_id}: no answer cell provides {answer}"
-            if question["kind"] == "query":
-                assert question["columns"], grade_id
+            if question.kind == "query":
+                assert question.params["columns"], grade_id
 
 
 def test_no_cell_but_an_answer_holds_a_placeholder_line():
@@ -496,3 +497,25 @@ def test_no_cell_but_an_answer_holds_a_placeholder_line():
         for cell in nbformat.read(SOURCE / f"{name}.ipynb", as_version=4).cells:
             if cell.cell_type == "code" and not _nbgrader_meta(cell).get("solution"):
                 assert not any(is_placeholder_line(line) for line in cell.source.splitlines()), name
+
+
+@pytest.mark.slow
+def test_release_publishes_exactly_the_committed_expected_results(incident_warehouse, tmp_path, monkeypatch):
+    """``make release``'s second half (``wt06-grade release``): the instructor notebooks run on
+    the public incidents, with their questions as the grader reads them, give exactly the
+    committed expected.json files the visible checks compare with."""
+    from wt06 import incidents
+    from wt06.publish import publish_expected
+    from wt06.settings import ENV_INCIDENTS_DIR
+    from wt06_grading.questions import load
+
+    copy = tmp_path / "incidents"
+    shutil.copytree(REPO / "data" / "incidents", copy)
+    for published in copy.glob(f"*/{incidents.EXPECTED_FILE}"):
+        published.unlink()  # written again from nothing: no stale entry survives
+    monkeypatch.setenv(ENV_INCIDENTS_DIR, str(copy))
+    publish_expected(SOURCE, [q.as_plain() for q in load(SOURCE).questions], say=lambda _: None)
+    for name in incidents.PUBLIC:
+        committed = REPO / "data" / "incidents" / name / incidents.EXPECTED_FILE
+        written = copy / name / incidents.EXPECTED_FILE
+        assert written.read_text() == committed.read_text(), f"{name}: its expected results are stale: make release"

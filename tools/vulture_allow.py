@@ -17,7 +17,6 @@ selected  # orchestrator.JobCheck's field, filled positionally
 imported  # roster.Roster's field, filled positionally and written to roster.json (asdict)
 
 # The tests' ways in: small public helpers the tests use as oracles or probes
-grading_digest  # contract.CourseBundle: tests/test_engine.py
 binder_url  # export.py: the README's Binder link is checked against it (tests/test_binder.py)
 for_notebook  # questions.CourseQuestions: tests/grader/test_assemble.py
 solution_only_lines  # reference.py: the secrecy checks (tests/test_export.py, tests/attacks/checks.py)

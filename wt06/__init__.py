@@ -34,7 +34,8 @@ The course's judging logic (the notebooks' visible checks; the grader calls the 
 * ``singular_test``: run a freshness test in many warehouse states, and judge it;
 * ``monitor``: replay a monitor's rules over incidents, against the reference's;
 * ``orchestrator``: the scheduled job's history, and the guard on production jobs;
-* ``publish``: the public incidents' expected results, from the instructor notebooks.
+* ``publish``: the public incidents' expected results, from the instructor notebooks
+  (called by ``wt06-grade release`` with the questions it read).
 """
 
 import sys

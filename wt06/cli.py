@@ -17,7 +17,6 @@ from .build import build_warehouse
 from .dbt_runner import invoke
 from .errors import CourseError
 from .incidents import build_all, reset
-from .publish import publish_expected
 from .scenario import STORIES, Scenario, ScenarioParams
 from .settings import ENV_AS_OF
 from .warehouse import read_clock, require_built, write_clock
@@ -99,12 +98,6 @@ def _as_of(args) -> int:
     return 0
 
 
-def _publish(args) -> int:
-    written = publish_expected(Path(args.source))
-    print(f"Wrote the practice incident's expected results to {written}.")
-    return 0
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m wt06", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -136,12 +129,6 @@ def main(argv: list[str] | None = None) -> int:
     as_of.add_argument("--set", help="move the warehouse's clock, e.g. --set '2024-02-09 07:00'")
     as_of.add_argument("--warehouse", help="warehouse file (default: the incident warehouse)")
     as_of.set_defaults(run=_as_of)
-
-    publish = commands.add_parser("publish", help="write the practice incident's expected "
-                                  "results from the instructor notebooks (make release)")
-    publish.add_argument("--source", default=str(paths.repo_root() / "grader" / "source" / "wt06"),
-                         help="folder of the instructor notebooks")
-    publish.set_defaults(run=_publish)
 
     args = parser.parse_args(argv)
     try:

@@ -1,6 +1,6 @@
 """Publish the public incidents' expected results, from the instructor notebooks.
 
-``make release`` runs ``python -m wt06 publish``: every instructor notebook is executed
+``make release`` (``wt06-grade release``) publishes: every instructor notebook is executed
 on the practice incident (its reference answers are the solutions), and each declared
 ``query`` question's result there is written to ``data/incidents/practice/expected.json``
 with how it is compared (columns, order, tolerance: from the question's declaration in
@@ -10,8 +10,10 @@ written to each drill's ``expected.json``. The reference monitor rules (notebook
 replayed over the public incidents and their metrics written beside them. Students'
 visible checks compare with these files; nothing here is used for grading.
 
-The helpers that read notebooks (``declarations``, ``execute``) are also what the
-course's tests use to run the instructor notebooks on other incidents.
+The questions come declared and validated, defaults filled in, from the grader's one
+reading of the instructor notebooks (``wt06-grade release`` passes them: questions.py);
+this package, which ships to students, reads no declaration itself. ``execute`` is also
+what the course's tests use to run the instructor notebooks on other incidents.
 """
 
 from __future__ import annotations
@@ -22,52 +24,11 @@ import shutil
 import tempfile
 from pathlib import Path
 
-import yaml
-
 from . import incidents, monitor, paths
 from .errors import DataError
 from .settings import ENV_AS_OF, ENV_DATA_DIR, ENV_WAREHOUSE, ENV_WORK_DIR
 
-# nbgrader's hidden-test delimiters, spelled in two parts: this file ships to students,
-# and the student export refuses any file that contains a delimiter whole.
-_HIDDEN = "HIDDEN " + "TESTS"
-HIDDEN_BEGIN, HIDDEN_END = f"### BEGIN {_HIDDEN}", f"### END {_HIDDEN}"
-QUERY_KINDS = ("query",)
-
-
-def declaration(source: str) -> dict | None:
-    """The ``question:`` declared in a test cell's hidden region (None: none there)."""
-    if HIDDEN_BEGIN not in source:
-        return None
-    region = source.split(HIDDEN_BEGIN, 1)[1].split(HIDDEN_END, 1)[0]
-    lines = []
-    for line in region.splitlines():
-        stripped = line.strip()
-        if not stripped:
-            continue
-        if not stripped.startswith("#"):
-            raise DataError(f"a hidden-test region holds code, not a declaration: {stripped!r}")
-        lines.append(stripped[2:] if stripped.startswith("# ") else stripped[1:])
-    if not lines:
-        return None
-    loaded = yaml.safe_load("\n".join(lines))
-    if not isinstance(loaded, dict) or "question" not in loaded:
-        raise DataError("a hidden-test region must declare 'question:' (a YAML mapping)")
-    return loaded["question"]
-
-
-def declarations(notebook_path: Path) -> dict[str, dict]:
-    """grade_id of each graded test cell -> its declaration."""
-    import nbformat
-
-    found = {}
-    for cell in nbformat.read(notebook_path, as_version=4).cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if meta.get("grade") and not meta.get("solution") and cell.cell_type == "code":
-            question = declaration(cell.source)
-            if question is not None:
-                found[meta["grade_id"]] = question
-    return found
+PUBLISHED_KINDS = ("query", "value")  # the kinds whose expected results the public incidents carry
 
 
 def execute(notebook_path: Path, env: dict, *, extra_cells: list[str] = (), timeout: int = 600):
@@ -138,17 +99,17 @@ def _dump_cell(names: list[str], replayed: list[str], values: list[str], out: Pa
     )
 
 
-def _value_drills(declared: dict) -> dict[str, list[str]]:
+def _value_drills(declared: list[dict]) -> dict[str, list[str]]:
     """value answer -> the public incidents whose published value a visible check compares
     with: the drills of every story the question's hidden check grades on."""
     out = {}
-    for question in declared.values():
-        if question.get("kind") != "value":
+    for question in declared:
+        if question["kind"] != "value":
             continue
-        stories = [s for s in question.get("incidents") or [] if s != incidents.CANONICAL]
+        stories = [s for s in question["incidents"] if s != incidents.CANONICAL]
         drills = [d for story in stories if story in incidents.STORIES for d in incidents.STORIES[story].drills]
         if drills:
-            out[question["answer"]] = drills
+            out[question["answer"]["name"]] = drills
     return out
 
 
@@ -167,8 +128,12 @@ def _run_on(path: Path, name: str, tmp: Path, names, replayed, values) -> dict:
     return json.loads(out.read_text())
 
 
-def publish_expected(source: Path, *, say=print) -> Path:
+def publish_expected(source: Path, questions: list[dict], *, say=print) -> Path:
     """Execute the instructor notebooks on the public incidents; write their expected results.
+
+    ``questions``: every declared question as plain data, as the grader validated them and
+    as the course bundle carries them (questions.Question.as_plain: ``notebook``, ``kind``,
+    ``answer: {type, name}``, ``incidents``, ``params`` with the kind's defaults filled in).
 
     On the practice incident: every ``query`` question's rows (at every replay moment for a
     ``moments: replay`` question). On the drills of the stories a ``value`` question's
@@ -181,10 +146,10 @@ def publish_expected(source: Path, *, say=print) -> Path:
     with tempfile.TemporaryDirectory(prefix="wt06-publish-") as tmp:
         tmp = Path(tmp)
         for path in sorted(source.glob("*.ipynb")):
-            every = declarations(path)
-            declared = {gid: q for gid, q in every.items() if q.get("kind") in QUERY_KINDS}
-            names = sorted({q["answer"] for q in declared.values()})
-            replayed = sorted({q["answer"] for q in declared.values() if q.get("moments") == "replay"})
+            every = [q for q in questions if q["notebook"] == path.stem and q["kind"] in PUBLISHED_KINDS]
+            declared = [q for q in every if q["kind"] == "query"]
+            names = sorted({q["answer"]["name"] for q in declared})
+            replayed = sorted({q["answer"]["name"] for q in declared if q["params"]["moments"] == "replay"})
             drills = _value_drills(every)
             for name in sorted({incidents.PRACTICE, *(d for ds in drills.values() for d in ds)}):
                 wanted = sorted(a for a, ds in drills.items() if name in ds)
@@ -200,16 +165,15 @@ def publish_expected(source: Path, *, say=print) -> Path:
                 if name != incidents.PRACTICE:
                     say(f"ran {path.name} on {incidents.LABELS.get(name, name)}")
                     continue
-                for question in declared.values():
-                    answer = question["answer"]
+                for question in declared:
+                    answer, params = question["answer"]["name"], question["params"]
                     result = dumped[answer]
                     if "error" in result:
                         raise DataError(f"{path.name}: the reference query {answer} fails on "
                                         f"the practice incident: {result['error']}")
-                    columns = list(question["columns"])
+                    columns = list(params["columns"])
                     spec = {"result": {"columns": columns, "rows": _select(result, columns)},
-                            "ordered": bool(question.get("ordered", True)),
-                            "tolerance": float(question.get("tolerance", 0.0))}
+                            "ordered": params["ordered"], "tolerance": float(params["tolerance"])}
                     if answer in replayed:
                         at = dumped[f"__moments__:{answer}"]
                         if "error" in at:
@@ -252,7 +216,7 @@ def _write(name: str, update: dict) -> Path:
     current = json.loads(path.read_text()) if path.is_file() else {}
     current.update(update)
     current["_about"] = ("Expected results on this public incident, written by 'make release' "
-                         "(python -m wt06 publish) from the instructor notebooks' reference "
+                         "(wt06-grade release) from the instructor notebooks' reference "
                          "answers. For visible checks only; never used for grading.")
     path.write_text(json.dumps(current, indent=1, sort_keys=True) + "\n")
     return path

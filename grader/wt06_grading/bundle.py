@@ -93,7 +93,7 @@ def course_bundle(course: Path = layout.GRADER, *, only: list[str] | None = None
     files.update(course_files(data_dir, project))
     settings = {
         "assignment": layout.ASSIGNMENT,
-        "questions": [_plain(q) for q in course_questions.questions],
+        "questions": [q.as_plain() for q in course_questions.questions],
         "manual": [dataclasses.asdict(m) for m in course_questions.manual],
         "incidents": [dataclasses.asdict(s) for s in incidents.grading_specs(course, data_dir, project)],
         "cells": [list(c) for name, notebook in release.items() if not only or name in only
@@ -134,9 +134,3 @@ def _build_incidents(files: dict[str, bytes], specs: list[dict], cache: Path) ->
             incidents.build(incidents.IncidentSpec(**spec), cache, course=folder, project=folder / "dbt_project")
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-
-
-def _plain(question: questions.Question) -> dict:
-    raw = dataclasses.asdict(question)
-    raw["incidents"] = list(raw["incidents"])
-    return raw

@@ -23,7 +23,9 @@ from .failures import COURSE_PROBLEM, GRADER_FAILURE
 
 
 def _release(args) -> int:
-    from . import objectives, questions
+    from wt06.publish import publish_expected
+
+    from . import layout, objectives, questions
     from .release import release
 
     course = questions.load()  # a malformed declaration stops here, before anything is written
@@ -31,6 +33,9 @@ def _release(args) -> int:
         print(f"wrote {path}")
     if objectives.sync_readme(course):
         print(f"updated the graded cells of the learning objectives in {objectives.README}")
+    if not args.no_publish:
+        written = publish_expected(layout.SOURCE, [q.as_plain() for q in course.questions])
+        print(f"wrote the public incidents' expected results ({written.parent.parent})")
     return 0
 
 
@@ -130,7 +135,11 @@ def _export_grades(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="wt06-grade", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("release", help="regenerate notebooks/ from the instructor sources").set_defaults(run=_release)
+    release = commands.add_parser("release", help="regenerate notebooks/ from the instructor sources, then the "
+                                  "public incidents' expected results (the visible checks compare with them)")
+    release.add_argument("--no-publish", action="store_true",
+                         help="only the notebooks: skip running the instructor notebooks on the public incidents")
+    release.set_defaults(run=_release)
     export = commands.add_parser("export", help="write the student-only course (the public repository) to DEST")
     export.add_argument("dest", help="a new or empty folder outside this repository, or a previous export")
     export.set_defaults(run=_export)

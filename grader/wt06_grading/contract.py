@@ -141,12 +141,14 @@ class CourseBundle:
             digest.update(self.files[name])
         return digest.hexdigest()
 
-    def grading_digest(self) -> str:
-        """The digest of what shapes grades: everything but the files ``settings["derived"]``
-        names (e.g. a gradebook template, whose bytes hold fresh random ids each time)."""
+    def shaping_digest(self) -> str:
+        """The digest of what shapes a notebook's grade: the files but those ``settings["derived"]``
+        names (e.g. a gradebook template, whose bytes hold fresh random ids each time) and the
+        settings but which notebooks this run grades (``only``, ``cells``): a notebook graded
+        in week 1 stays graded, and its work reusable, while week 2 grades another."""
         derived = set(self.settings.get("derived", []))
-        return CourseBundle({k: v for k, v in self.files.items() if k not in derived},
-                            self.settings).digest
+        settings = {k: v for k, v in self.settings.items() if k not in ("only", "cells", "derived")}
+        return CourseBundle({k: v for k, v in self.files.items() if k not in derived}, settings).digest
 
     def verify(self) -> None:
         """Raise BundleMismatch unless the content still has the digest it was sent with."""

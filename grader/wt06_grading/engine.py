@@ -84,10 +84,7 @@ def course_key(bundle: CourseBundle, sandbox: SandboxSpec) -> str:
     notebooks, incidents, reference results, settings such as the cell time limit) and the
     sandbox, not which notebooks this run grades: a notebook graded in week 1 stays fresh
     while week 2 grades another."""
-    derived = set(bundle.settings.get("derived", []))
-    settings = {k: v for k, v in bundle.settings.items() if k not in ("only", "cells", "derived")}
-    shaping = CourseBundle({k: v for k, v in bundle.files.items() if k not in derived}, settings)
-    return hashlib.sha256(f"{shaping.digest}\0{sandbox.name}".encode()).hexdigest()
+    return hashlib.sha256(f"{bundle.shaping_digest()}\0{sandbox.name}".encode()).hexdigest()
 
 
 def graded_notebooks(bundle: CourseBundle) -> list[str]:

@@ -23,6 +23,7 @@ weaker grade.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import shlex
 import textwrap
 from dataclasses import dataclass, field
@@ -55,6 +56,17 @@ class Question:
     incidents: tuple[str, ...] = ()  # incident stories the check runs on
     variants: int | None = None  # at most this many incidents of each story besides the canonical (None: all)
     params: dict = field(default_factory=dict, compare=False, hash=False)
+
+    def as_plain(self) -> dict:
+        """The question as JSON data: how the bundle carries it to the workers and how
+        ``wt06.publish`` receives it (the one serialised form)."""
+        raw = dataclasses.asdict(self)
+        raw["incidents"] = list(raw["incidents"])
+        return raw
+
+    @classmethod
+    def from_plain(cls, raw: dict) -> Question:
+        return cls(**{**raw, "answer": AnswerRef(**raw["answer"]), "incidents": tuple(raw["incidents"])})
 
 
 @dataclass(frozen=True)

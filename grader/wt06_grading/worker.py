@@ -75,10 +75,6 @@ NOTEBOOK_SECONDS = 900  # a notebook's hard limit, whatever its cells' limits ad
 IDLE_GRACE = 15  # seconds past a cell's limit before a cell that ignores it ends its notebook
 
 
-def question_from(raw: dict) -> Question:
-    return Question(**{**raw, "answer": AnswerRef(**raw["answer"]), "incidents": tuple(raw["incidents"])})
-
-
 def _code_digest() -> str:
     """The grading code's own digest (the course package and the grader): part of every memo key."""
     root_digest = hashlib.sha256()
@@ -121,7 +117,7 @@ class GradingWorker:
         self.scratch.mkdir(parents=True, exist_ok=True)
         self.release = {Path(name).stem: nbformat.reads(data.decode(), as_version=4)
                         for name, data in sorted(bundle.under("release").items())}
-        self.questions = [question_from(q) for q in self.settings["questions"]]
+        self.questions = [Question.from_plain(q) for q in self.settings["questions"]]
         self.manual = [ManualCell(**m) for m in self.settings["manual"]]
         self.answer_cells: dict[str, dict[AnswerRef, str]] = {}
         for question in self.questions:
@@ -140,7 +136,7 @@ class GradingWorker:
                                 now=b.now, moments=b.moments, project=f"{self.jobs.course}/dbt_project")
                        for b in built]
         self.canonical = next(b.spec.id for b in built if b.spec.story == CANONICAL)
-        self.digest = digest(_shaping_digest(bundle), _code_digest(), self.sandbox, self.runner_name)
+        self.digest = digest(bundle.shaping_digest(), _code_digest(), self.sandbox, self.runner_name)
         self.checks = HiddenChecks(graded=self.graded, known=self.known, jobs=self.jobs, course_digest=self.digest,
                                    memo=Memo(Path(memo) if memo else self.incident_cache.parent / "memo"))
         self.name = f"{socket.gethostname()}:{os.getpid()}"
@@ -408,15 +404,6 @@ class GradingWorker:
             result.timings[key] = float(value)
         result.seconds = round(time.monotonic() - started, 3)
         return result
-
-
-def _shaping_digest(bundle: CourseBundle) -> str:
-    """What shapes a notebook's run and a check's result: the course's files and settings,
-    not which notebooks this batch grades, nor the gradebook's ids."""
-    shaping = {k: v for k, v in bundle.settings.items() if k not in ("only", "cells", "derived")}
-    derived = set(bundle.settings.get("derived", []))
-    return digest(shaping, {name: hashlib.sha256(data).hexdigest() for name, data in bundle.files.items()
-                            if name not in derived})
 
 
 def _add(total: dict[str, int], more: dict[str, int]) -> None:
