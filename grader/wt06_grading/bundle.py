@@ -12,7 +12,6 @@ the model answers' code.
 
 from __future__ import annotations
 
-import dataclasses
 import shutil
 import tempfile
 import time
@@ -25,6 +24,7 @@ from wt06.errors import CourseError
 
 from . import incidents, layout, questions, reference
 from .contract import CourseBundle, SandboxSpec, graded_cells
+from .course import CourseModel
 from .release import generate_cached
 from .worker import GradingWorker
 
@@ -91,37 +91,32 @@ def course_bundle(course: Path = layout.GRADER, *, only: list[str] | None = None
     stage("release")
     files = {f"release/{p.name}": p.read_bytes() for p in sorted(released.glob("*.ipynb"))}
     files.update(course_files(data_dir, project))
-    settings = {
-        "assignment": layout.ASSIGNMENT,
-        "questions": [q.as_plain() for q in course_questions.questions],
-        "manual": [dataclasses.asdict(m) for m in course_questions.manual],
-        "incidents": [dataclasses.asdict(s) for s in incidents.grading_specs(course, data_dir, project)],
-        "cells": [list(c) for name, notebook in release.items() if not only or name in only
-                  for c in graded_cells(name, notebook)],
-        "only": list(only) if only else None,
-        "cell_timeout": cell_timeout,
-        "runner": runner,
-        "reference": {},
-    }
+    model = CourseModel(
+        assignment=layout.ASSIGNMENT, questions=course_questions.questions, manual=course_questions.manual,
+        incidents=tuple(incidents.grading_specs(course, data_dir, project)),
+        cells=tuple(c for name, notebook in release.items() if not only or name in only
+                    for c in graded_cells(name, notebook)),
+        only=tuple(only) if only else None, cell_timeout=cell_timeout, runner=runner)
     shared_cache = layout.cache_dir(course) / "incidents"
     say("building the grading incidents (once per course secret and version)")
-    _build_incidents(files, settings["incidents"], shared_cache)
+    _build_incidents(files, model.incidents, shared_cache)
     stage("incidents")
 
     def worker():
         folder = Path(tempfile.mkdtemp(prefix="wt06-reference-"))
-        return GradingWorker(CourseBundle(files, settings), folder, sandbox_spec(sandbox), incident_cache=shared_cache)
+        return GradingWorker(CourseBundle(files, model.to_json()), folder, sandbox_spec(sandbox),
+                             incident_cache=shared_cache)
 
-    probe = CourseBundle(files, settings)
+    probe = CourseBundle(files, model.to_json())
     say("reading the reference results (cached)" if reference.stored(probe, course, source).is_file() else
         "computing the reference results: the model answers run in the sandbox like a submission "
         "(after a change to the course: a few minutes)")
-    settings["reference"] = reference.load_or_compute(probe, worker, course, source)
+    model = model.with_reference(reference.load_or_compute(probe, worker, course, source))
     stage("references")
-    return CourseBundle(files, settings)
+    return CourseBundle(files, model.to_json())
 
 
-def _build_incidents(files: dict[str, bytes], specs: list[dict], cache: Path) -> None:
+def _build_incidents(files: dict[str, bytes], specs: tuple[incidents.IncidentSpec, ...], cache: Path) -> None:
     """Build (or find built) every incident of the course into the machine's shared cache."""
     folder = Path(tempfile.mkdtemp(prefix="wt06-incidents-"))
     try:
@@ -131,6 +126,6 @@ def _build_incidents(files: dict[str, bytes], specs: list[dict], cache: Path) ->
             target.write_bytes(data)
         cache.mkdir(parents=True, exist_ok=True)
         for spec in specs:
-            incidents.build(incidents.IncidentSpec(**spec), cache, course=folder, project=folder / "dbt_project")
+            incidents.build(spec, cache, course=folder, project=folder / "dbt_project")
     finally:
         shutil.rmtree(folder, ignore_errors=True)

@@ -121,8 +121,9 @@ class CourseBundle:
     """Everything a worker needs to grade, as data: files by role-prefixed path, settings.
 
     ``files`` holds e.g. ``release/01_detect_staleness.ipynb`` or ``project/dbt_project.yml``;
-    ``settings`` is JSON-able (cell timeout, graded notebooks, the course's graded cells,
-    incident parameters and their digests, reference results). ``digest`` covers both,
+    ``settings`` is JSON-able: ``course.CourseModel.to_json()`` (cell timeout, graded
+    notebooks, the course's graded cells, questions, incident parameters and their digests,
+    reference results), read back by a worker as that typed model. ``digest`` covers both,
     so a worker can check that what it holds is exactly what the driver meant.
     """
 

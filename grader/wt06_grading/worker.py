@@ -52,13 +52,14 @@ from . import feedback, incidents, layout, scoring
 from .assemble import assemble
 from .checks import HiddenChecks, dbt_counts
 from .contract import CourseBundle, Note, SandboxSpec, SubmissionJob, SubmissionResult
+from .course import CourseModel
 from .execution import runner_for
 from .intake import Intake, take_in
 from .jobs import NO_DATA, JobClient
 from .kinds import KINDS
 from .kinds.base import CANONICAL, Known, RunIncident
 from .memo import Memo, digest
-from .questions import AnswerRef, ManualCell, Question
+from .questions import AnswerRef, Question
 from .sandbox import bwrap
 from .sandbox.runner import MAX_ANSWER_CHARS
 
@@ -105,20 +106,20 @@ class GradingWorker:
 
         bundle.verify()
         self.bundle = bundle
-        self.settings = bundle.settings
-        self.runner_name = self.settings.get("runner", "sandbox")
+        self.course = CourseModel.from_json(bundle.settings)
+        self.runner_name = self.course.runner
         self.sandbox = sandbox.enabled and self.runner_name == "sandbox"  # Jupyter kernels run outside it
-        self.cell_timeout = int(self.settings["cell_timeout"])
-        self.reference = self.settings["reference"]
-        self.only = self.settings.get("only")
+        self.cell_timeout = self.course.cell_timeout
+        self.reference = self.course.reference
+        self.only = self.course.only
         self.scratch = Path(scratch)
         cache = incident_cache or os.environ.get(layout.ENV_INCIDENT_CACHE)
         self.incident_cache = Path(cache) if cache else self.scratch / "incidents"
         self.scratch.mkdir(parents=True, exist_ok=True)
         self.release = {Path(name).stem: nbformat.reads(data.decode(), as_version=4)
                         for name, data in sorted(bundle.under("release").items())}
-        self.questions = [Question.from_plain(q) for q in self.settings["questions"]]
-        self.manual = [ManualCell(**m) for m in self.settings["manual"]]
+        self.questions = list(self.course.questions)
+        self.manual = list(self.course.manual)
         self.answer_cells: dict[str, dict[AnswerRef, str]] = {}
         for question in self.questions:
             self.answer_cells.setdefault(question.notebook, {})[question.answer] = question.answer_cell
@@ -153,8 +154,8 @@ class GradingWorker:
             target.write_bytes(data)
         cache = self.incident_cache
         cache.mkdir(parents=True, exist_ok=True)
-        built = [incidents.build(incidents.IncidentSpec(**spec), cache, course=course,
-                                 project=course / "dbt_project") for spec in self.settings["incidents"]]
+        built = [incidents.build(spec, cache, course=course, project=course / "dbt_project")
+                 for spec in self.course.incidents]
         for incident in built:  # where the notebooks look for them: next to the course's warehouse
             if incident.spec.story == incidents.CANONICAL:
                 shutil.copy(incident.warehouse, course / "warehouse.duckdb")
