@@ -1,6 +1,10 @@
-"""The packages' shape: no import cycles (imports inside functions count), the student
-runtime independent of the grader, and our own modules imported at the top of a module
-except where a module says why not.
+"""The packages' shape: layers that import only downwards, no import cycles (imports inside
+functions count), the student runtime independent of the grader, and our own modules
+imported at the top of a module except where a module says why not.
+
+``LAYERS`` is the architecture of both packages, bottom first (grader/README.md draws
+it): a module may import its own layer and the layers below it, never one above. Every
+module is in exactly one layer, so a new module is placed on purpose.
 
 A cycle hidden by an import inside a function still couples two modules both ways; a
 ``from .x import y`` inside a function hides it from a reader and from this test's
@@ -12,6 +16,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = {"wt06": ROOT / "wt06", "wt06_grading": ROOT / "grader" / "wt06_grading"}
 # Modules allowed to import our own modules inside functions, and why.
@@ -22,6 +28,43 @@ LAZY = {
     "wt06_grading.sandbox.runner": "a job entry point: it imports the course helpers only in the job",
     "wt06_grading.sandbox.zygote": "preloads chosen modules before its first fork, by name",
 }
+
+
+# package -> layers, bottom first: (layer, its modules; "kinds" covers kinds and kinds.*)
+LAYERS = {
+    "wt06": [
+        ("foundation", ["settings", "errors", "paths", "tables", "results", "story"]),
+        ("the incident", ["scenario", "clock", "warehouse", "ingest", "project", "workcopy"]),
+        ("dbt and building", ["dbt_runner", "build", "incidents"]),
+        ("checks", ["freshness", "singular_test", "monitor", "orchestrator", "assertions"]),
+        ("notebook helpers", ["display", "magics", "jupysql_setup", "plots", "session", "notebook"]),
+        ("commands", ["publish", "cli", "__main__"]),
+    ],
+    "wt06_grading": [
+        ("foundation", ["layout", "markers", "contract", "failures", "memo", "progress", "stubs", "autograde_guard"]),
+        ("check kinds", ["kinds"]),
+        ("records", ["gradebook", "records", "views", "feedback", "report", "lms", "roster", "similarity"]),
+        ("course definition", ["questions", "objectives", "incidents", "course", "reference", "release", "export",
+                               "rehearsal"]),
+        ("sandbox", ["sandbox"]),
+        ("worker", ["jobs", "execution", "intake", "assemble", "scoring", "checks", "worker"]),
+        ("driver", ["bundle", "cluster", "engine", "recording"]),
+        ("commands", ["batch", "cli", "__main__"]),
+    ],
+}
+
+
+def _layer(module: str) -> tuple[str, int] | None:
+    """(package, layer index) of a module of ours; None for a package's own __init__."""
+    package, _, rest = module.partition(".")
+    if not rest:
+        return None
+    top = rest.split(".")[0]
+    for index, (_, names) in enumerate(LAYERS[package]):
+        if top in names:
+            return package, index
+    raise AssertionError(f"{module} is in no layer: add it to LAYERS in tests/test_architecture.py "
+                         "(and to the picture in grader/README.md) where it belongs")
 
 
 def _module(path: Path, package: str, root: Path) -> str:
@@ -104,6 +147,27 @@ def test_no_import_cycles_in_either_package():
     assert _cycles(graph) == [], "modules that import each other (directly or round a loop)"
 
 
+def _upward(graph: dict[str, set[str]]) -> list[str]:
+    """Every import of a module from a layer above its own, as a sentence."""
+    found = []
+    for module, targets in sorted(graph.items()):
+        mine = _layer(module)
+        for target in sorted(targets):
+            theirs = _layer(target)
+            if mine and theirs and mine[0] == theirs[0] and theirs[1] > mine[1]:
+                layers = LAYERS[mine[0]]
+                found.append(f"{module} ({layers[mine[1]][0]}) imports {target} ({layers[theirs[1]][0]})")
+    return found
+
+
+def test_every_module_is_in_one_layer_and_imports_only_its_own_layer_or_below():
+    for package, layers in LAYERS.items():
+        placed = [name for _, names in layers for name in names]
+        assert len(placed) == len(set(placed)), f"a module of {package} is in two layers"
+    upward = _upward(_graph()[0])
+    assert not upward, "imports against the layers (move the code, or the module's layer): " + "; ".join(upward)
+
+
 def test_the_student_runtime_never_imports_the_grader():
     graph, _ = _graph()
     assert not [(m, t) for m, targets in graph.items() if m.startswith("wt06.") or m == "wt06"
@@ -119,6 +183,11 @@ def test_own_modules_are_imported_at_the_top_except_where_a_module_says_why():
 
 def test_the_checks_would_see_a_cycle_and_a_hidden_import(tmp_path):
     """The helpers above find what they are for (a test that cannot fail is no test)."""
+    assert _layer("wt06_grading.kinds.query") == ("wt06_grading", 1)
+    assert _upward({"wt06_grading.gradebook": {"wt06_grading.worker", "wt06_grading.layout"}}) == [
+        "wt06_grading.gradebook (records) imports wt06_grading.worker (worker)"]
+    with pytest.raises(AssertionError, match="in no layer"):
+        _layer("wt06_grading.brand_new")
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
     source = tmp_path / "demo.py"
     source.write_text("from .top import x\n\ndef f():\n    from .inner import y\n    return y\n")
