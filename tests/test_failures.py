@@ -20,7 +20,7 @@ import pytest
 
 from conftest import REPO
 from fixtures.fake_worker import FakeWorker, tiny_bundle, tiny_gradebook, write_submission
-from wt06_grading import engine
+from wt06_grading import cluster, engine
 from wt06_grading.cli import main
 from wt06_grading.failures import GraderFailure
 from wt06_grading.gradebook import dump
@@ -139,7 +139,7 @@ def test_a_worker_or_sandbox_that_fails_writes_nothing(graded, worker_class, sen
 @pytest.mark.slow
 def test_a_scheduler_that_does_not_answer_writes_nothing(graded, monkeypatch):
     tmp, url = graded
-    monkeypatch.setattr(engine, "SCHEDULER_TIMEOUT", "2s")
+    monkeypatch.setattr(cluster, "SCHEDULER_TIMEOUT", "2s")
     before = dump(url)
     started = time.monotonic()
     with pytest.raises(GraderFailure, match="does not answer.*fix CLUSTER"):
