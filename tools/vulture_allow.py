@@ -10,6 +10,7 @@ RefuseAutograde, RefuseFeedback, UseWt06Grade  # nbgrader, from grader/nbgrader_
 idempotent, setup, teardown  # Dask's WorkerPlugin protocol (cluster.py's plugin)
 run_job, probe_job, answers_json  # job entry points named in strings (zygote.ENTRY_POINTS, execution.py)
 writable, clear_output, start_displayhook, write_output_prompt, write_format_data, finish_displayhook  # IPython
+publish  # IPython's DisplayPublisher protocol (the sandbox runner's publisher: display() calls it)
 enable_gui, gui, showtraceback_orig  # IPython's shell attributes, replaced in the sandbox's runner
 _render_traceback_  # IPython: how a course error shows in a notebook (wt06/errors.py)
 _fd, _pid  # multiprocessing's resource tracker, reset in a forked job (zygote.py)
