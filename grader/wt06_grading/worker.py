@@ -57,7 +57,7 @@ from .execution import runner_for
 from .intake import Intake, take_in
 from .jobs import NO_DATA, JobClient
 from .kinds import KINDS
-from .kinds.base import CANONICAL, Known, RunIncident
+from .kinds.base import Known, RunIncident
 from .memo import Memo, digest
 from .questions import AnswerRef, Question
 from .sandbox import bwrap
@@ -136,7 +136,6 @@ class GradingWorker:
         self.graded = [RunIncident(id=b.spec.id, warehouse=f"{self.jobs.view(b.spec.id)}/warehouse.duckdb",
                                 now=b.now, moments=b.moments, project=f"{self.jobs.course}/dbt_project")
                        for b in built]
-        self.canonical = next(b.spec.id for b in built if b.spec.story == CANONICAL)
         self.digest = digest(bundle.shaping_digest(), _code_digest(), self.sandbox, self.runner_name)
         self.checks = HiddenChecks(graded=self.graded, known=self.known, jobs=self.jobs, course_digest=self.digest,
                                    memo=Memo(Path(memo) if memo else self.incident_cache.parent / "memo"))
@@ -172,6 +171,11 @@ class GradingWorker:
             except OSError:  # another file system
                 shutil.copy(incident.warehouse, folder / "warehouse.duckdb")
         return course, views, graded
+
+    @property
+    def canonical(self) -> str:
+        """The id of the course's own incident among the graded ones (the checks know it)."""
+        return self.checks.canonical
 
     @property
     def memo(self) -> Memo:
