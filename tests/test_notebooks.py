@@ -499,7 +499,7 @@ def test_no_cell_but_an_answer_holds_a_placeholder_line():
                 assert not any(is_placeholder_line(line) for line in cell.source.splitlines()), name
 
 
-@pytest.mark.slow
+@pytest.mark.full  # release depth (make test-full): a stale expected.json also fails the practice checks above
 def test_release_publishes_exactly_the_committed_expected_results(incident_warehouse, tmp_path, monkeypatch):
     """``make release``'s second half (``wt06-grade release``): the instructor notebooks run on
     the public incidents, with their questions as the grader reads them, give exactly the
