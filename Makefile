@@ -63,7 +63,7 @@ export: $(STAMP)  ## write the student-only course (the public repository) to DE
 	$(BIN)/wt06-grade export "$(abspath $(DEST))"
 
 fixtures: $(WAREHOUSE)  ## fill grader/submitted/ with the rehearsal class (the test suite's fixtures)
-	$(BIN)/python -m wt06_grading.rehearsal grader/submitted
+	$(BIN)/python -m wt06_grading.definition.rehearsal grader/submitted
 
 # `make grade JOBS=2` grades on two local worker processes (Dask); CLUSTER=tcp://HOST:8786
 # sends the work to a running Dask scheduler instead; STUDENT=alice (or alice,bob) grades

@@ -1,7 +1,7 @@
 """The class the benchmark grades: the test suite's fixture submissions, in a realistic mix.
 
 The fixtures are generated from the course's own notebooks by
-``wt06_grading.rehearsal``, run here as a program (it writes nbgrader's layout;
+``wt06_grading.definition.rehearsal``, run here as a program (it writes nbgrader's layout;
 nothing is imported from tests/). From them the benchmark makes a class of any size
 with a fixed mix of kinds: full marks, partly right, typed-in (hard-coded) answers,
 blank, and broken submissions. Copies of one fixture differ the way two students'
@@ -36,7 +36,7 @@ PATTERN = ["full_marks", "broken", "partly_right", "hard_coded", "blank",
 def write_fixtures(folder: Path, env: dict | None = None) -> Path:
     """The fixture class, written by the test suite's generator into ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run([sys.executable, "-m", "wt06_grading.rehearsal", str(folder)], capture_output=True,
+    done = subprocess.run([sys.executable, "-m", "wt06_grading.definition.rehearsal", str(folder)], capture_output=True,
                           text=True, env=env, timeout=900)
     if done.returncode != 0:
         raise RuntimeError(f"the fixture generator failed:\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}")

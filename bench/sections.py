@@ -34,7 +34,7 @@ SCHEDULER_SELECTOR = "staging.*"  # what the incident's scheduler ran (data/raw/
 
 # ----- prepare -----------------------------------------------------------------------------
 def prepare(ctx: dict) -> dict:
-    from wt06_grading.bundle import course_bundle
+    from wt06_grading.driver.bundle import course_bundle
 
     scratch = Path(ctx["scratch"])
     stages: dict = {}
@@ -188,8 +188,8 @@ def plain_nbclient(notebook, cwd: Path) -> dict:
 
 def _autograde_course(ctx: dict, fixtures: Path) -> Path:
     """A scratch nbgrader course whose autograde is nbgrader's own (the course's config refuses it)."""
-    from wt06_grading import layout
-    from wt06_grading.release import nbgrader
+    from wt06_grading.definition.release import nbgrader
+    from wt06_grading.foundation import layout
 
     root = _folder(ctx, "course") / "stock-autograde"
     shutil.copytree(layout.SOURCE, root / "source" / layout.ASSIGNMENT)
@@ -211,8 +211,8 @@ def _autograde_course(ctx: dict, fixtures: Path) -> Path:
 def stock_autograde(root: Path) -> dict:
     from nbgrader.api import Gradebook
 
-    from wt06_grading import layout
-    from wt06_grading.release import nbgrader
+    from wt06_grading.definition.release import nbgrader
+    from wt06_grading.foundation import layout
 
     with Clock() as c:
         done = nbgrader(["autograde", layout.ASSIGNMENT, "--student", "full_marks", "--force"], root=root, cwd=root,
@@ -228,10 +228,10 @@ def stock_autograde(root: Path) -> dict:
 
 
 def course(ctx: dict) -> dict:
-    from wt06_grading import layout
-    from wt06_grading.intake import read_submission
-    from wt06_grading.reference import solved_notebooks
-    from wt06_grading.worker import GradingWorker
+    from wt06_grading.definition.reference import solved_notebooks
+    from wt06_grading.foundation import layout
+    from wt06_grading.submission.intake import read_submission
+    from wt06_grading.submission.worker import GradingWorker
 
     scratch = Path(ctx["scratch"])
     fixtures = scratch / "fixtures"
@@ -242,7 +242,7 @@ def course(ctx: dict) -> dict:
     stock_root = _autograde_course(ctx, fixtures)
     job = read_submission(fixtures / "full_marks" / layout.ASSIGNMENT, "full_marks")
 
-    from wt06_grading.memo import Memo
+    from wt06_grading.foundation.memo import Memo
 
     with Clock() as made:
         worker = GradingWorker(bundle, _folder(ctx, "course") / "worker",
@@ -423,7 +423,7 @@ def classes(ctx: dict) -> dict:
     submitted = scratch / "class"
     size = len([p for p in submitted.iterdir() if p.is_dir()])
     state = scratch / "course" / ".wt06"
-    from wt06_grading.bundle import course_bundle
+    from wt06_grading.driver.bundle import course_bundle
 
     packed_course = _folder(ctx, "class") / "packing"
     shutil.copytree(state, packed_course / ".wt06")
@@ -488,8 +488,8 @@ def reference_rules() -> dict:
     the staleness threshold its ``monitor_rules`` cell sets (read, never retyped here)."""
     import ast
 
-    from wt06_grading.markers import split_magic
-    from wt06_grading.reference import solution_cells
+    from wt06_grading.definition.reference import solution_cells
+    from wt06_grading.foundation.markers import split_magic
 
     cells = solution_cells()
     tree = ast.parse(cells["monitor_rules"][1])

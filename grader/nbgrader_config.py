@@ -11,7 +11,7 @@ nbgrader_config.py that loads this one, so formgrader works from `make lab` too.
 
 import os
 
-from wt06_grading.stubs import STUBS
+from wt06_grading.definition.stubs import STUBS
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -26,7 +26,7 @@ c.GenerateAssignment.preprocessors = [
     "nbgrader.preprocessors.IncludeHeaderFooter",
     "nbgrader.preprocessors.InstantiateTests",
     "nbgrader.preprocessors.LockCells",
-    "wt06_grading.stubs.MagicAwareClearSolutions",
+    "wt06_grading.definition.stubs.MagicAwareClearSolutions",
     "nbgrader.preprocessors.ClearOutput",
     "nbgrader.preprocessors.CheckCellMetadata",
     "nbgrader.preprocessors.ComputeChecksums",
@@ -42,7 +42,7 @@ c.ClearSolutions.text_stub = STUBS["text"]
 # Autograding and feedback are `make grade` and `make feedback` (wt06-grade): stock
 # `nbgrader autograde` would run the visible tests only, and `nbgrader generate_feedback`
 # would replace the course's script-free pages, so both refuse before touching any file
-# (wt06_grading/autograde_guard.py), from the command line and from formgrader's buttons.
-c.Autograde.exporter_class = "wt06_grading.autograde_guard.RefuseAutograde"
-c.Autograde.autograde_preprocessors = ["wt06_grading.autograde_guard.UseWt06Grade"]
-c.GenerateFeedback.exporter_class = "wt06_grading.autograde_guard.RefuseFeedback"
+# (wt06_grading/records/autograde_guard.py), from the command line and from formgrader's buttons.
+c.Autograde.exporter_class = "wt06_grading.records.autograde_guard.RefuseAutograde"
+c.Autograde.autograde_preprocessors = ["wt06_grading.records.autograde_guard.UseWt06Grade"]
+c.GenerateFeedback.exporter_class = "wt06_grading.records.autograde_guard.RefuseFeedback"

@@ -287,7 +287,7 @@ def data_copy(tmp_path: Path) -> Path:
 
 def apply_reference_fix(project: Path) -> None:
     """Write the instructor notebook's freshness config and singular test into a project copy."""
-    from wt06_grading.reference import project_files as reference_project_files
+    from wt06_grading.definition.reference import project_files as reference_project_files
 
     for relative, text in reference_project_files().items():
         (project / relative).write_text(text)

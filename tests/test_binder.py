@@ -64,7 +64,7 @@ def test_start_sets_the_same_telemetry_settings_as_the_makefile():
 
 
 def test_the_readme_badge_opens_an_existing_notebook_in_jupyterlab():
-    from wt06_grading.export import binder_url
+    from wt06_grading.definition.export import binder_url
 
     url = binder_url()
     found = re.fullmatch(r"https://mybinder\.org/v2/gh/[^/]+/[^/]+/HEAD\?urlpath=lab/tree/(\S+)", url)

@@ -6,8 +6,8 @@ import io
 
 from wt06_grading.batch import ClassResult, print_summary
 from wt06_grading.cli import main
-from wt06_grading.contract import Note
-from wt06_grading.records import CellView, ClassRecord, NotebookView, StudentView
+from wt06_grading.foundation.contract import Note
+from wt06_grading.records.class_record import CellView, ClassRecord, NotebookView, StudentView
 
 
 def _student(name: str, score: float, look: bool) -> StudentView:

@@ -171,7 +171,7 @@ RECIPES = {  # make arguments -> what its dry run must show
     ("data",): ["-m wt06 scenario"],
     ("release",): ["wt06-grade release"],
     ("export", "DEST=/tmp/wt06-student"): ["wt06-grade export \"/tmp/wt06-student\""],
-    ("fixtures",): ["-m wt06_grading.rehearsal grader/submitted"],
+    ("fixtures",): ["-m wt06_grading.definition.rehearsal grader/submitted"],
     ("grade", "JOBS=2", "NOTEBOOKS=01_detect_staleness,02_pipeline_logs", "STUDENT=alice", "FORCE=1", "TIMEOUT=90",
      "CLUSTER=tcp://host:8786", "SANDBOX=none"):
         ["wt06-grade grade --jobs 2", "--timeout 90 --notebooks '01_detect_staleness,02_pipeline_logs'",
@@ -221,7 +221,7 @@ def test_the_docs_send_nobody_to_commands_that_do_not_work():
 @pytest.mark.slow
 def test_the_export_holds_what_the_guide_says(tmp_path):
     """grader/README: nothing of grader/ or tests/; the dbt project whole, analyses/ included (no answer in them)."""
-    from wt06_grading.export import export
+    from wt06_grading.definition.export import export
 
     guide = (REPO / "grader" / "README.md").read_text()
     assert "The dbt project goes out whole, its `analyses/` included" in guide
@@ -239,8 +239,8 @@ def test_nbgrader_export_reads_the_same_gradebook(tmp_path):
 
     from fixtures.fake_worker import tiny_gradebook
     from fixtures.views import scores
-    from wt06_grading.contract import GradeRow, SubmissionResult
-    from wt06_grading.gradebook import open_gradebook, write_result
+    from wt06_grading.foundation.contract import GradeRow, SubmissionResult
+    from wt06_grading.records.gradebook import open_gradebook, write_result
 
     url = tiny_gradebook(f"sqlite:///{tmp_path / 'gradebook.db'}")
     rows = [GradeRow("n1", "q1", 2.0, 2.0, "passed"), GradeRow("n1", "q2", 1.0, 0.0, "failed"),

@@ -16,9 +16,9 @@ import pytest
 
 from fixtures.fake_worker import FakeWorker, read_log, tiny_bundle, tiny_gradebook, write_submission
 from fixtures.views import scores  # noqa: E402
-from wt06_grading import engine  # noqa: E402
-from wt06_grading.contract import BundleMismatch, CourseBundle, SubmissionJob  # noqa: E402
-from wt06_grading.gradebook import dump  # noqa: E402
+from wt06_grading.driver import engine  # noqa: E402
+from wt06_grading.foundation.contract import BundleMismatch, CourseBundle, SubmissionJob  # noqa: E402
+from wt06_grading.records.gradebook import dump  # noqa: E402
 
 RIGHT = {"n1.ipynb": "right", "n2.ipynb": "right"}
 WRONG = {"n1.ipynb": "wrong", "n2.ipynb": "right"}

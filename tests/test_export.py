@@ -23,7 +23,7 @@ LEAK_MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HID
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory) -> Path:
     """One export, read but never changed by the tests that use it."""
-    from wt06_grading.export import export
+    from wt06_grading.definition.export import export
 
     return export(tmp_path_factory.mktemp("student") / "wt06-student")
 
@@ -68,7 +68,7 @@ def test_the_export_holds_exactly_the_student_entries(exported):
 
 
 def test_no_file_holds_a_solution_a_hidden_test_or_anything_of_the_grader(exported):
-    from wt06_grading.reference import solution_only_lines
+    from wt06_grading.definition.reference import solution_only_lines
 
     solution_lines = solution_only_lines()
     assert len(solution_lines) > 30
@@ -100,7 +100,7 @@ def test_the_export_copies_the_repository_files_unchanged(exported):
 
 
 def test_exporting_twice_gives_the_same_tree_and_keeps_what_it_did_not_write(tmp_path):
-    from wt06_grading.export import export
+    from wt06_grading.definition.export import export
 
     dest = export(tmp_path / "student")
     first = _tree(dest)
@@ -117,7 +117,7 @@ def test_exporting_twice_gives_the_same_tree_and_keeps_what_it_did_not_write(tmp
 
 
 def test_the_command_exports_and_reminds_about_the_badge_placeholder(tmp_path):
-    from wt06_grading.export import BADGE_PLACEHOLDER
+    from wt06_grading.definition.export import BADGE_PLACEHOLDER
 
     result = _export_command(tmp_path / "new" / "student")
     assert result.returncode == 0, result.stderr
@@ -130,7 +130,7 @@ def test_the_command_exports_and_reminds_about_the_badge_placeholder(tmp_path):
 @pytest.mark.parametrize("case", ["inside the repository", "the repository itself",
                                   "a non-empty folder", "a file", "an export holding a file it did not write"])
 def test_refusals_write_nothing_and_say_why_in_one_sentence(case, tmp_path):
-    from wt06_grading.export import MARKER, export
+    from wt06_grading.definition.export import MARKER, export
 
     (tmp_path / "notes").mkdir()
     (tmp_path / "notes" / "keep.txt").write_text("mine")
@@ -159,7 +159,7 @@ def test_refusals_write_nothing_and_say_why_in_one_sentence(case, tmp_path):
 def test_a_solution_in_notebooks_stops_the_export_before_anything_is_written(tmp_path, monkeypatch):
     import shutil
 
-    from wt06_grading import export as exporting
+    from wt06_grading.definition import export as exporting
 
     repo = tmp_path / "repo"  # a course whose notebooks/ holds an instructor notebook by mistake
     for name in ["notebooks", "data", "dbt_project", "wt06"]:
@@ -190,7 +190,7 @@ def test_the_student_makefile_is_the_main_makefile_cut_down(exported):
 
 
 def test_the_student_readme_tells_how_to_start_check_reset_and_read_the_clock(exported):
-    from wt06_grading.export import binder_badge, binder_url
+    from wt06_grading.definition.export import binder_badge, binder_url
 
     readme = (exported / "README.md").read_text()
     assert binder_badge() in readme, "the student README's Binder badge differs from the main README's"
@@ -205,7 +205,7 @@ def test_the_student_readme_tells_how_to_start_check_reset_and_read_the_clock(ex
 @pytest.mark.slow
 def test_the_first_notebook_runs_from_the_export_with_the_exports_own_code(tmp_path):
     """Build the warehouse with the export's code, run notebook 1 there: only 'no answer yet' stops it."""
-    from wt06_grading.export import export
+    from wt06_grading.definition.export import export
 
     dest = export(tmp_path / "student")
     env = dict(os.environ, PYTHONPATH=str(dest),

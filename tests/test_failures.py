@@ -20,10 +20,10 @@ import pytest
 
 from conftest import REPO
 from fixtures.fake_worker import FakeWorker, tiny_bundle, tiny_gradebook, write_submission
-from wt06_grading import cluster, engine
 from wt06_grading.cli import main
-from wt06_grading.failures import GraderFailure
-from wt06_grading.gradebook import dump
+from wt06_grading.driver import cluster, engine
+from wt06_grading.foundation.failures import GraderFailure
+from wt06_grading.records.gradebook import dump
 
 RIGHT = {"n1.ipynb": "right", "n2.ipynb": "right"}
 

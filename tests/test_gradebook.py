@@ -17,9 +17,9 @@ import pytest
 from conftest import REPO
 from fixtures.fake_worker import FakeWorker, tiny_bundle, tiny_gradebook, write_submission
 from fixtures.views import scores  # noqa: E402
-from wt06_grading import engine  # noqa: E402
-from wt06_grading.contract import GradeRow, SubmissionResult  # noqa: E402
-from wt06_grading.gradebook import compare, dump, open_gradebook, write_result  # noqa: E402
+from wt06_grading.driver import engine  # noqa: E402
+from wt06_grading.foundation.contract import GradeRow, SubmissionResult  # noqa: E402
+from wt06_grading.records.gradebook import compare, dump, open_gradebook, write_result  # noqa: E402
 
 
 def _result(student: str, q1: float, q3: float = 3.0) -> SubmissionResult:
@@ -76,7 +76,7 @@ def test_a_class_graded_into_postgresql_equals_the_sqlite_gradebook(postgres, in
                                                                     tmp_path):
     """The real grader (notebook 01, a small mixed class), once into each database."""
     from wt06_grading.batch import grade_class
-    from wt06_grading.rehearsal import write_class
+    from wt06_grading.definition.rehearsal import write_class
 
     students = ["full_marks", "partly_right", "malformed_json", "empty"]
     courses = {}
@@ -95,7 +95,7 @@ def test_a_class_graded_into_postgresql_equals_the_sqlite_gradebook(postgres, in
 
 TA = """
 import json, sys, time
-from wt06_grading.gradebook import open_gradebook
+from wt06_grading.records.gradebook import open_gradebook
 url, plan = sys.argv[1], json.loads(sys.argv[2])
 started = time.time()
 with open_gradebook(url) as gb:

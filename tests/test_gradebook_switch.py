@@ -19,8 +19,9 @@ import pytest
 from conftest import REPO
 from fixtures.fake_worker import FakeWorker, tiny_bundle, tiny_gradebook, write_submission
 from fixtures.views import scores
-from wt06_grading import engine, records
-from wt06_grading.gradebook import dump
+from wt06_grading.driver import engine
+from wt06_grading.records import class_record
+from wt06_grading.records.gradebook import dump
 
 pytestmark = pytest.mark.slow
 RIGHT = {"n1.ipynb": "right", "n2.ipynb": "right"}
@@ -60,6 +61,6 @@ def test_the_guides_role_and_database_take_a_class_and_a_switch_grades_what_the_
     assert [r for r in dump(pg) if r[0] == "grade"] == [r for r in dump(lite) if r[0] == "grade"]
     with switched.table.open() as handle:  # the table is the new gradebook's
         table = list(csv.DictReader(handle))
-    record = records.load(tmp_path, gradebook_url=pg)
+    record = class_record.load(tmp_path, gradebook_url=pg)
     assert {r["student"] for r in table} == {s.student for s in record.students} == {"s0", "s1", "s2"}
     assert engine.run(tiny_bundle(), gradebook_url=pg, **run).stats.reused == 3

@@ -19,11 +19,11 @@ import nbformat
 import pytest
 
 from conftest import REPO
-from wt06_grading import layout
 from wt06_grading.batch import grade_class
-from wt06_grading.gradebook import dump
-from wt06_grading.questions import load
-from wt06_grading.rehearsal import BROKEN, PARTLY_WRONG, WHOLE, write_class
+from wt06_grading.definition.questions import load
+from wt06_grading.definition.rehearsal import BROKEN, PARTLY_WRONG, WHOLE, write_class
+from wt06_grading.foundation import layout
+from wt06_grading.records.gradebook import dump
 
 FIRST_TWO = ["01_detect_staleness", "02_pipeline_logs"]
 TIMEOUT = 20  # seconds a cell may run in the broken class's notebooks (the infinite loop's cost)

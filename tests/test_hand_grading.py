@@ -23,12 +23,14 @@ import pytest
 
 from conftest import REPO
 from fixtures.formgrader import grade, recipe, serve, submissions
-from wt06_grading import autograde_guard, engine, layout, records
 from wt06_grading.batch import mark_schemes
-from wt06_grading.contract import GradeRow, SubmissionResult, graded_cells
-from wt06_grading.gradebook import open_gradebook
-from wt06_grading.rehearsal import solved
-from wt06_grading.views import write_feedback, write_table
+from wt06_grading.definition.rehearsal import solved
+from wt06_grading.driver import engine
+from wt06_grading.foundation import layout
+from wt06_grading.foundation.contract import GradeRow, SubmissionResult, graded_cells
+from wt06_grading.records import autograde_guard, class_record
+from wt06_grading.records.gradebook import open_gradebook
+from wt06_grading.records.views import write_feedback, write_table
 
 pytestmark = pytest.mark.slow  # nbgrader registers the assignment (a subprocess) and a Jupyter server starts
 
@@ -56,7 +58,7 @@ def _write(course: Path, result: SubmissionResult) -> None:
 
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
-    from wt06_grading.release import generate
+    from wt06_grading.definition.release import generate
 
     course = tmp_path_factory.mktemp("hand") / "course"
     course.mkdir()
@@ -115,7 +117,7 @@ def test_hand_grades_reach_the_table_and_the_students_page_and_stay_final(formgr
     answer = next(c for c in comments if c["name"] == "phantom_alert")
     assert session.put(f"{base}/formgrader/api/comment/{answer['id']}",
                        data=json.dumps({"manual_comment": "Nice use of as_of()."}), timeout=30).ok
-    record = records.load(course)
+    record = class_record.load(course)
     ann = record.student("ann").notebooks[NB]
     postmortem = next(c for c in ann.cells if c.grade_id == "postmortem")
     assert (postmortem.score, postmortem.status, postmortem.comment) == (5.0, "graded", COMMENT)
@@ -136,7 +138,7 @@ def test_hand_grades_reach_the_table_and_the_students_page_and_stay_final(formgr
     # a regrade of the same answer keeps the grade final; a changed answer asks for a second look
     _write(course, _graded("ann", "**Summary.** ann's own postmortem. The marts froze."))
     _write(course, _graded("ben", "**Summary.** ben rewrote everything after the deadline."))
-    again = records.load(course)
+    again = class_record.load(course)
     assert not again.student("ann").waiting
     (ben,) = again.student("ben").waiting
     assert ben.status == "review" and ben.score == 4.0 and "answer changed" in ben.reason
@@ -144,7 +146,7 @@ def test_hand_grades_reach_the_table_and_the_students_page_and_stay_final(formgr
 
 def test_stock_autograde_and_feedback_refuse_before_touching_any_file(course):
     before = {p: p.read_bytes() for p in (course / "autograded").rglob("*") if p.is_file()}
-    write_feedback(records.load(course), course)
+    write_feedback(class_record.load(course), course)
     pages = {p: p.read_bytes() for p in (course / "feedback").rglob("*") if p.is_file()}
     assert before and pages
     for command, sentence in ((["autograde", "wt06", "--force"], autograde_guard.AUTOGRADE),

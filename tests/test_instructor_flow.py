@@ -25,9 +25,10 @@ import pytest
 from fixtures.formgrader import grade, serve, submissions
 from fixtures.lms_formats import canvas_problems, moodle_problems
 from fixtures.views import scores, table, views_agree
-from wt06_grading import layout, records
 from wt06_grading.cli import main
-from wt06_grading.rehearsal import COPY_PAIR, students
+from wt06_grading.definition.rehearsal import COPY_PAIR, students
+from wt06_grading.foundation import layout
+from wt06_grading.records import class_record
 
 pytestmark = pytest.mark.slow
 WEEKS = ["01_detect_staleness", "02_pipeline_logs", "06_agent_lens"]
@@ -149,7 +150,7 @@ def test_a_regrade_keeps_the_hand_grades_final(weeks):
     before = scores(url)
     # status 1: the copied pair's notes (notebooks 02 and 06 not submitted) still ask for a look
     assert _grade(course, "--notebooks", "06_agent_lens", "--student", "full_marks,partly_right", "--force") == 1
-    record = records.load(course)
+    record = class_record.load(course)
     assert not any(c.grade_id == "postmortem" for s in record.students for c in s.waiting)
     assert scores(url) == before
     views_agree(course, url, lms=False)

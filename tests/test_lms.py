@@ -11,12 +11,12 @@ import pytest
 from fixtures.fake_worker import tiny_gradebook
 from fixtures.lms_formats import canvas_problems, moodle_problems
 from wt06.errors import CourseError
-from wt06_grading import records
 from wt06_grading.cli import main
-from wt06_grading.contract import GradeRow, SubmissionResult
-from wt06_grading.gradebook import open_gradebook, write_result
-from wt06_grading.lms import export_grades
-from wt06_grading.roster import RosterError, import_roster
+from wt06_grading.foundation.contract import GradeRow, SubmissionResult
+from wt06_grading.records import class_record
+from wt06_grading.records.gradebook import open_gradebook, write_result
+from wt06_grading.records.lms import export_grades
+from wt06_grading.records.roster import RosterError, import_roster
 
 CANVAS_EXPORT = (
     "\ufeffStudent,ID,SIS User ID,SIS Login ID,Section,WT-06: The Data Is Stale (4321),Quiz 1 (77),"
@@ -84,7 +84,7 @@ def test_a_canvas_export_is_imported_and_the_canvas_file_follows_its_importer(co
     assert by_login["ada"] == ["Lovelace, Ada", "4242", "S-001", "ada", "Section A", "6.5"]  # 2 + 0 + 1.5 + 3
     assert by_login["bo"][-1] == "5" and by_login["nosub"][-1] == ""  # waiting; no submission: no change
     assert "gone" not in by_login and "extra" not in by_login
-    record = records.load(course)
+    record = class_record.load(course)
     assert {r[3]: float(r[5]) for r in rows[2:] if r[5]} == \
         {s.student: s.score for s in record.current if s.student in by_login}  # the gradebook's totals
     assert out.removed == ["gone"] and out.not_in_roster == ["extra"] and out.waiting_for_grader == ["bo"]

@@ -17,9 +17,9 @@ import nbformat
 import pytest
 
 from fixtures.mutations import COURSE, MUTATIONS, label_of, students, submission
-from wt06_grading.markers import without_markers
-from wt06_grading.reference import solution_cells
-from wt06_grading.rehearsal import ASSIGNMENT
+from wt06_grading.definition.reference import solution_cells
+from wt06_grading.definition.rehearsal import ASSIGNMENT
+from wt06_grading.foundation.markers import without_markers
 
 CELL_TIMEOUT = 60  # make grade's default
 

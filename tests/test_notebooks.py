@@ -240,7 +240,7 @@ def test_the_answer_scan_finds_each_form_of_an_answer(reference_answers):
 
 
 def test_student_notebooks_hold_no_solution_no_hidden_test_and_no_output():
-    from wt06_grading.reference import solution_only_lines
+    from wt06_grading.definition.reference import solution_only_lines
 
     solution_lines = solution_only_lines()
     assert len(solution_lines) > 30
@@ -265,7 +265,7 @@ def test_committed_source_notebooks_carry_no_output():
 
 
 def test_make_release_regenerates_the_student_notebooks_identically(tmp_path):
-    from wt06_grading.release import release
+    from wt06_grading.definition.release import release
 
     release(tmp_path)
     for name in NAMES:
@@ -282,8 +282,8 @@ def test_every_notebook_starts_with_the_shared_locked_setup_cell():
 
 
 def test_the_students_starting_sources_file_is_the_incident_projects():
-    from wt06_grading.markers import split_magic, without_solution
-    from wt06_grading.reference import solution_cells
+    from wt06_grading.definition.reference import solution_cells
+    from wt06_grading.foundation.markers import split_magic, without_solution
 
     _, source = solution_cells(raw=True)["source_freshness"]
     magic, body = split_magic(source)
@@ -454,7 +454,7 @@ def test_answers_copied_from_the_outputs_fail_the_visible_tests(incident_warehou
 
 
 def test_readme_maps_every_learning_objective_to_graded_cells():
-    from wt06_grading.reference import solution_cells
+    from wt06_grading.definition.reference import solution_cells
 
     readme = (REPO / "README.md").read_text()
     table = readme.split("## Learning objectives", 1)[1].split("\n## ", 1)[0]
@@ -468,8 +468,8 @@ def test_readme_maps_every_learning_objective_to_graded_cells():
 
 
 def test_every_graded_test_cell_declares_its_question_and_its_answer_exists():
+    from wt06_grading.definition.questions import load
     from wt06_grading.kinds import KINDS
-    from wt06_grading.questions import load
 
     course = load(SOURCE)
     for name in NAMES:
@@ -507,7 +507,7 @@ def test_release_publishes_exactly_the_committed_expected_results(incident_wareh
     from wt06 import incidents
     from wt06.publish import publish_expected
     from wt06.settings import ENV_INCIDENTS_DIR
-    from wt06_grading.questions import load
+    from wt06_grading.definition.questions import load
 
     copy = tmp_path / "incidents"
     shutil.copytree(REPO / "data" / "incidents", copy)

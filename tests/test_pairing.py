@@ -17,8 +17,8 @@ import pytest
 
 from conftest import REPO
 from wt06 import incidents
-from wt06_grading import markers
-from wt06_grading.questions import load
+from wt06_grading.definition.questions import load
+from wt06_grading.foundation import markers
 
 COURSE = load()
 SOURCE = REPO / "grader" / "source" / "wt06"
@@ -81,7 +81,7 @@ def test_every_story_has_drills_of_its_own_story_and_a_description_without_data(
 
 def test_the_stories_hidden_checks_grade_on_are_the_grading_incidents_stories():
     """Every story a question can grade on is one the grader draws incidents of."""
-    from wt06_grading.incidents import VARIANTS
+    from wt06_grading.definition.incidents import VARIANTS
 
     assert set(VARIANTS) <= set(incidents.STORIES)
     for question in COURSE.questions:

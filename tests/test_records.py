@@ -17,12 +17,13 @@ import pytest
 
 from fixtures.fake_worker import FakeWorker, tiny_bundle, tiny_gradebook, write_submission
 from fixtures.views import scores, table, views_agree
-from wt06_grading import engine, records
-from wt06_grading.gradebook import open_gradebook
-from wt06_grading.lms import export_grades
-from wt06_grading.report import build
-from wt06_grading.roster import import_roster
-from wt06_grading.views import write_feedback
+from wt06_grading.driver import engine
+from wt06_grading.records import class_record
+from wt06_grading.records.gradebook import open_gradebook
+from wt06_grading.records.lms import export_grades
+from wt06_grading.records.report import build
+from wt06_grading.records.roster import import_roster
+from wt06_grading.records.views import write_feedback
 
 pytestmark = pytest.mark.slow  # a LocalCluster per run
 
@@ -74,7 +75,7 @@ def test_weeks_a_hand_grade_a_regrade_and_a_withdrawal_keep_every_view_on_the_gr
         grade.manual_score, grade.needs_manual_grade = 1.5, False
         gb.find_comment("m1", "n2", "wt06", "ann").manual_comment = "Half of it is there."
         gb.db.commit()
-    write_feedback(records.load(tmp, gradebook_url=url), tmp)  # make feedback
+    write_feedback(class_record.load(tmp, gradebook_url=url), tmp)  # make feedback
     truth = views_agree(tmp, url)
     assert truth["ann"] == 2 + 1 + 1.5 + 3
     rows = table(tmp / "grades.csv")
@@ -85,20 +86,20 @@ def test_weeks_a_hand_grade_a_regrade_and_a_withdrawal_keep_every_view_on_the_gr
 
     forced = _run(tmp, url, force=True)  # a regrade of unchanged answers keeps the hand grade final
     assert sorted(forced.graded_now) == ["ann", "ben", "cal"]
-    assert not records.load(tmp, gradebook_url=url).student("ann").waiting
+    assert not class_record.load(tmp, gradebook_url=url).student("ann").waiting
     page = (tmp / "feedback" / "ann" / "wt06" / "n2.html").read_text()
     assert "1.5 / 2" in page and "Half of it is there." in page  # the driver renders pages with a grader's input
     views_agree(tmp, url)
 
     write_submission(tmp / "submitted", "ann", {"n1.ipynb": "right", "n2.ipynb": "right, rewritten"})
     _run(tmp, url)  # ann changed her answer: a second look, her grade kept until then
-    (m1,) = records.load(tmp, gradebook_url=url).student("ann").waiting
+    (m1,) = class_record.load(tmp, gradebook_url=url).student("ann").waiting
     assert (m1.status, m1.score) == ("review", 1.5)
 
     shutil.rmtree(tmp / "submitted" / "cal")  # cal withdraws
     rerun = _run(tmp, url)
     assert rerun.stats.graded == 0 and rerun.stats.reused == 2
-    record = records.load(tmp, gradebook_url=url)
+    record = class_record.load(tmp, gradebook_url=url)
     assert [s.student for s in record.removed] == ["cal"] and "cal" in scores(url)  # kept in the gradebook
     with rerun.table.open() as handle:
         notes = [r for r in csv.DictReader(handle) if r["student"] == "cal" and r["question"] == "(note)"]
@@ -120,7 +121,7 @@ def test_the_record_explains_nothing_the_gradebook_does_not_hold(course):
     with open_gradebook(url) as gb:
         gb.find_grade("q1", "n1", "wt06", "ben").auto_score = 2.0  # edited outside the grader
         gb.db.commit()
-    record = records.load(tmp, gradebook_url=url)
+    record = class_record.load(tmp, gradebook_url=url)
     cell = next(c for c in record.student("ben").notebooks["n1"].cells if c.grade_id == "q1")
     assert (cell.score, cell.status) == (2.0, "passed") and "grading cache says otherwise" in cell.reason
     write_feedback(record, tmp)  # make feedback: the pages follow the gradebook

@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 
 from conftest import REPO
-from wt06_grading.contract import Note
-from wt06_grading.gradebook import BookGrade, CellDef  # noqa: E402
-from wt06_grading.records import ClassRecord, NotebookView, StudentView, _cell  # noqa: E402
-from wt06_grading.report import build, learning_objectives  # noqa: E402
-from wt06_grading.similarity import Cluster  # noqa: E402
+from wt06_grading.foundation.contract import Note
+from wt06_grading.records.class_record import ClassRecord, NotebookView, StudentView, _cell  # noqa: E402
+from wt06_grading.records.gradebook import BookGrade, CellDef  # noqa: E402
+from wt06_grading.records.report import build, learning_objectives  # noqa: E402
+from wt06_grading.records.similarity import Cluster  # noqa: E402
 
 NB1, NB6 = "01_detect_staleness", "06_agent_lens"
 CELLS = [CellDef(NB1, "test_mart_staleness", 2, "code", False), CellDef(NB1, "test_dashboard_gap", 2, "code", False),

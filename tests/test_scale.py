@@ -26,9 +26,9 @@ from pathlib import Path
 import pytest
 
 from wt06_grading.batch import grade_class  # noqa: E402
-from wt06_grading.engine import RESULTS  # noqa: E402
-from wt06_grading.gradebook import compare, dump  # noqa: E402
-from wt06_grading.rehearsal import mixed_class
+from wt06_grading.definition.rehearsal import mixed_class
+from wt06_grading.driver.engine import RESULTS  # noqa: E402
+from wt06_grading.records.gradebook import compare, dump  # noqa: E402
 
 ONLY = ["01_detect_staleness"]
 SIZE = 30

@@ -7,8 +7,8 @@ import shutil
 
 import nbformat
 
-from wt06_grading.rehearsal import COPY_PAIR, write_class
-from wt06_grading.similarity import THRESHOLD, answers, normalise, ratio, shared_sources, similar
+from wt06_grading.definition.rehearsal import COPY_PAIR, write_class
+from wt06_grading.records.similarity import THRESHOLD, answers, normalise, ratio, shared_sources, similar
 
 GAP = """%%sql --save dashboard_gap
 with staged as (select distinct order_date from stg_orders),

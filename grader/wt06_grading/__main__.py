@@ -2,6 +2,6 @@
 
 import sys
 
-from .cli import main
+from wt06_grading.cli import main
 
 sys.exit(main())

@@ -6,7 +6,7 @@ course gradebook, the questions, the incidents, the reference results) and hands
 submissions in ``submitted/<student>/wt06/`` to the Dask engine (engine.py), which grades
 each one on a worker (worker.py: sandboxed, warm) and writes the gradebook,
 ``feedback/``, ``autograded/`` and the grade table (``grades.csv``) as results arrive, all
-views of the gradebook (records.py). A broken submission is graded as far as it can be,
+views of the gradebook (class_record.py). A broken submission is graded as far as it can be,
 with a reason; it never stops the batch or costs another student's grade. A grader
 failure (no sandbox, no worker, no scheduler, no database) is never a student's grade:
 nothing is written for what it could not grade, and the command stops with a sentence
@@ -20,17 +20,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from wt06.errors import CourseError
-
-from . import engine, gradebook, layout, markers, records
-from . import progress as progress_display
-from .bundle import course_bundle, local_worker_env, sandbox_spec
-from .engine import BatchStats
-from .failures import GRADER_FAILURE, NEEDS_LOOK, OK, GraderFailure, NothingToGrade
-from .records import ClassRecord, StudentView
-from .sandbox import bwrap
-from .sandbox.bwrap import SandboxError
-from .views import COLUMNS, write_table  # noqa: F401  (re-exported)
-from .worker import NO_SANDBOX_NOTE
+from wt06_grading.driver import engine
+from wt06_grading.driver import progress as progress_display
+from wt06_grading.driver.bundle import course_bundle, local_worker_env, sandbox_spec
+from wt06_grading.driver.engine import BatchStats
+from wt06_grading.foundation import layout, markers
+from wt06_grading.foundation.failures import GRADER_FAILURE, NEEDS_LOOK, OK, GraderFailure, NothingToGrade
+from wt06_grading.records import class_record, gradebook
+from wt06_grading.records.class_record import ClassRecord, StudentView
+from wt06_grading.records.views import COLUMNS, write_table  # noqa: F401  (re-exported)
+from wt06_grading.sandbox import bwrap
+from wt06_grading.sandbox.bwrap import SandboxError
+from wt06_grading.submission.worker import NO_SANDBOX_NOTE
 
 
 @dataclass
@@ -160,7 +161,7 @@ def grade_class(
                            mark_schemes=mark_schemes(source if source.is_dir() else layout.SOURCE))
     finally:
         display.close()
-    record = records.build(batch.book, records.ResultStore(out), submitted=submitted, course=out)
+    record = class_record.build(batch.book, class_record.ResultStore(out), submitted=submitted, course=out)
     batch.stats.seconds = display.elapsed  # the whole command's wall time, from the process's start
     if display.grading_started:  # everything before the first task: imports, the course, the workers
         batch.stats.startup_seconds = display.grading_started - display.started

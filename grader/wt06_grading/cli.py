@@ -14,8 +14,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import layout
-from .failures import COURSE_PROBLEM, GRADER_FAILURE
+from wt06_grading.foundation import layout
+from wt06_grading.foundation.failures import COURSE_PROBLEM, GRADER_FAILURE
 
 # Each command imports what it runs inside its own function: the grading engine, nbconvert
 # and Dask take about 4 s to import, and `wt06-grade --help` or `roster` should not wait
@@ -24,9 +24,9 @@ from .failures import COURSE_PROBLEM, GRADER_FAILURE
 
 def _release(args) -> int:
     from wt06.publish import publish_expected
-
-    from . import layout, objectives, questions
-    from .release import release
+    from wt06_grading.definition import objectives, questions
+    from wt06_grading.definition.release import release
+    from wt06_grading.foundation import layout
 
     course = questions.load()  # a malformed declaration stops here, before anything is written
     for path in release():
@@ -40,7 +40,7 @@ def _release(args) -> int:
 
 
 def _export(args) -> int:
-    from .export import export, placeholder_note
+    from wt06_grading.definition.export import export, placeholder_note
 
     dest = export(Path(args.dest))
     print(f"wrote the student course to {dest}")
@@ -59,7 +59,7 @@ def _course(args) -> Path:
 
 
 def _grade(args) -> int:
-    from .progress import Display
+    from wt06_grading.driver.progress import Display
 
     course = _course(args)
     display = Display(sys.stderr)
@@ -67,7 +67,7 @@ def _grade(args) -> int:
     folder = args.submitted or course / "submitted"
     who = f"students {args.student}" if args.student else f"what is new or changed in {folder}"
     display.phase(f"wt06-grade: grading {what} of {who}{' (everyone: FORCE)' if args.force else ''}")
-    from .batch import grade_class, print_summary
+    from wt06_grading.batch import grade_class, print_summary
 
     result = grade_class(course, submitted=args.submitted and Path(args.submitted), jobs=args.jobs,
                          cell_timeout=args.timeout, only=_names(args.notebooks), sandbox=not args.no_sandbox,
@@ -78,25 +78,25 @@ def _grade(args) -> int:
 
 
 def _report(args) -> int:
-    from .report import write_report
+    from wt06_grading.records.report import write_report
 
     print(f"wrote {write_report(_course(args), out=args.out and Path(args.out))}")
     return 0
 
 
 def _feedback(args) -> int:
-    from . import records
-    from .views import write_feedback, write_table
+    from wt06_grading.records import class_record
+    from wt06_grading.records.views import write_feedback, write_table
 
     course = _course(args)
-    record = records.load(course, students=_names(args.student))
+    record = class_record.load(course, students=_names(args.student))
     if not record.students:
         print(f"error: the gradebook holds no graded submission{' of ' + args.student if args.student else ''}: "
               "grade the class first (make grade)", file=sys.stderr)
         return COURSE_PROBLEM
     pages = write_feedback(record, course)
     print(f"wrote {pages} feedback page(s) for {len(record.students)} student(s) in {course / 'feedback'}")
-    table = write_table(records.load(course), course / "grades.csv")
+    table = write_table(class_record.load(course), course / "grades.csv")
     print(f"wrote {table} from the gradebook")
     waiting = [s.student for s in record.students if s.waiting and not s.removed]
     if waiting:
@@ -106,7 +106,7 @@ def _feedback(args) -> int:
 
 
 def _roster(args) -> int:
-    from .roster import import_roster
+    from wt06_grading.records.roster import import_roster
 
     done = import_roster(Path(args.file), _course(args), match=args.match or None)
     print(done.sentence())
@@ -114,8 +114,8 @@ def _roster(args) -> int:
 
 
 def _export_grades(args) -> int:
-    from .gradebook import redact
-    from .lms import export_grades
+    from wt06_grading.records.gradebook import redact
+    from wt06_grading.records.lms import export_grades
 
     course = _course(args)
     url = layout.gradebook_url(course)
@@ -197,9 +197,8 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "attempts", 1) < 1:
         parser.error("--attempts must be at least 1")
     from wt06.errors import CourseError
-
-    from .failures import GraderFailure
-    from .sandbox.bwrap import SandboxError
+    from wt06_grading.foundation.failures import GraderFailure
+    from wt06_grading.sandbox.bwrap import SandboxError
 
     try:
         return args.run(args)

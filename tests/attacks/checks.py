@@ -217,7 +217,7 @@ def _released_text() -> str:
 def test_feedback_leaks_nothing(graded, attacker):
     """No solution line the student did not write, no secret, no active content, no grader path."""
     _completed(graded)
-    from wt06_grading.reference import solution_only_lines
+    from wt06_grading.definition.reference import solution_only_lines
 
     pages = graded.feedback(attacker.student)
     own = _own_text(graded, attacker)

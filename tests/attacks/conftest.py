@@ -581,7 +581,7 @@ class Prepared:
 
 
 def _course(batch: Batch, tmp_path_factory) -> tuple[Path, Path]:
-    from wt06_grading.layout import SOURCE
+    from wt06_grading.foundation.layout import SOURCE
 
     folder = tmp_path_factory.mktemp(f"wt06-attacks-{batch.name}")
     shutil.copytree(SOURCE, folder / "course" / "source" / "wt06")
@@ -716,7 +716,7 @@ def grading_incident_data(grading_cache) -> dict[str, set[str]]:
 
     from wt06 import incidents as public_incidents
     from wt06 import paths
-    from wt06_grading import incidents
+    from wt06_grading.definition import incidents
 
     def tokens(warehouse: Path) -> set[str]:
         con = duckdb.connect(str(warehouse), read_only=True)

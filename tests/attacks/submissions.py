@@ -2,7 +2,7 @@
 
 Each attack is what a student who wants points without the skill would hand in: an
 honest baseline (blank, hard-coded, wrong or full answers, built by the fixture helpers
-of ``wt06_grading.rehearsal``) plus the attack. The function that builds it says,
+of ``wt06_grading.definition.rehearsal``) plus the attack. The function that builds it says,
 in its docstring, the threat and the outcome an honest grading engine gives.
 
 Attacks come in *groups* (a family of attacks on the same notebooks: ``@attack(group,
@@ -43,8 +43,7 @@ from pathlib import Path
 
 import nbformat
 
-from wt06_grading.layout import REPO, SOURCE
-from wt06_grading.rehearsal import (  # the fixture class's helpers: one way to build a submission
+from wt06_grading.definition.rehearsal import (
     ASSIGNMENT,
     PARTLY_WRONG,
     _cell,
@@ -56,6 +55,7 @@ from wt06_grading.rehearsal import (  # the fixture class's helpers: one way to 
     insert_after,
     solved,
 )
+from wt06_grading.foundation.layout import REPO, SOURCE
 
 from . import payloads
 
@@ -956,8 +956,8 @@ FINGERPRINT = ("(select md5(string_agg(run_id || '@' || cast(started_at as varch
 
 
 def _reference_queries(name: str) -> dict[str, str]:
-    from wt06_grading.markers import split_magic
-    from wt06_grading.reference import solution_cells
+    from wt06_grading.definition.reference import solution_cells
+    from wt06_grading.foundation.markers import split_magic
 
     out: dict[str, str] = {}
     for grade_id, (owner, source) in solution_cells().items():

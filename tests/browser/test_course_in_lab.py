@@ -15,7 +15,7 @@ import nbformat
 import pytest
 
 from conftest import REPO
-from wt06_grading.rehearsal import NB, solved
+from wt06_grading.definition.rehearsal import NB, solved
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

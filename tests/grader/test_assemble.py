@@ -6,9 +6,9 @@ import copy
 
 import nbformat
 
-from wt06_grading import layout
-from wt06_grading.assemble import assemble
-from wt06_grading.questions import AnswerRef, load
+from wt06_grading.definition.questions import AnswerRef, load
+from wt06_grading.foundation import layout
+from wt06_grading.submission.assemble import assemble
 
 NAME = "01_detect_staleness"
 

@@ -8,12 +8,12 @@ in milliseconds; the kinds' own judgement is tests/grader/test_kinds.py's.
 
 from __future__ import annotations
 
-from wt06_grading.checks import NOT_FINISHED, HiddenChecks
-from wt06_grading.jobs import JobOutcome
+from wt06_grading.definition.questions import AnswerRef, Question
+from wt06_grading.foundation.memo import Memo
 from wt06_grading.kinds import KINDS
 from wt06_grading.kinds.base import Known, RunIncident
-from wt06_grading.memo import Memo
-from wt06_grading.questions import AnswerRef, Question
+from wt06_grading.submission.checks import NOT_FINISHED, HiddenChecks
+from wt06_grading.submission.jobs import JobOutcome
 
 NOW = "2024-02-12 09:00:00"
 INCIDENTS = [RunIncident("c0", "/v/c0/warehouse.duckdb", NOW), RunIncident("g1", "/v/g1/warehouse.duckdb", NOW),

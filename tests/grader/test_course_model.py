@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from wt06_grading import questions
-from wt06_grading.contract import BundleMismatch, GradedCell
-from wt06_grading.course import CourseModel
-from wt06_grading.incidents import IncidentSpec
+from wt06_grading.definition import questions
+from wt06_grading.definition.course import CourseModel
+from wt06_grading.definition.incidents import IncidentSpec
+from wt06_grading.foundation.contract import BundleMismatch, GradedCell
 
 
 def _model() -> CourseModel:

@@ -18,12 +18,12 @@ import re
 
 import pytest
 
-from wt06_grading.bundle import course_bundle
-from wt06_grading.contract import SandboxSpec
-from wt06_grading.intake import read_submission
-from wt06_grading.memo import Memo
-from wt06_grading.reference import solved_notebooks
-from wt06_grading.worker import GradingWorker
+from wt06_grading.definition.reference import solved_notebooks
+from wt06_grading.driver.bundle import course_bundle
+from wt06_grading.foundation.contract import SandboxSpec
+from wt06_grading.foundation.memo import Memo
+from wt06_grading.submission.intake import read_submission
+from wt06_grading.submission.worker import GradingWorker
 
 pytestmark = pytest.mark.slow
 # Graded and compared in `make test`; the other four notebooks are compared at release depth.
@@ -129,7 +129,7 @@ def test_edge_cases_give_the_same_outputs_in_both(workers, tmp_path):
 
 
 def test_a_student_gets_the_same_grades_in_both(workers, incident_warehouse, tmp_path):
-    from wt06_grading.rehearsal import write_class
+    from wt06_grading.definition.rehearsal import write_class
 
     write_class(tmp_path / "submitted", ["partly_right"], incident_warehouse)
     job = read_submission(tmp_path / "submitted" / "partly_right" / "wt06", "partly_right")

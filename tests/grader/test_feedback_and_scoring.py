@@ -6,11 +6,13 @@ import re
 
 import nbformat
 
-from wt06_grading import feedback, layout, scoring
-from wt06_grading.checks import clean_message
-from wt06_grading.contract import graded_cells
+from wt06_grading.foundation import layout
+from wt06_grading.foundation.contract import graded_cells
 from wt06_grading.kinds.base import Verdict
+from wt06_grading.records import feedback
 from wt06_grading.sandbox.runner import plain_value
+from wt06_grading.submission import scoring
+from wt06_grading.submission.checks import clean_message
 
 NAME = "01_detect_staleness"
 
@@ -100,7 +102,7 @@ def test_verdict_messages_name_no_grader_path():
 
 
 def test_the_table_says_which_cell_hit_a_limit_or_could_not_run():
-    from wt06_grading.worker import _what_cells_hit
+    from wt06_grading.submission.worker import _what_cells_hit
 
     printed = nbformat.v4.new_code_cell("print('x' * 10**9)")
     printed.outputs = [nbformat.v4.new_output("stream", name="stdout", text="x\n... [12,345 characters of output cut]\n")]

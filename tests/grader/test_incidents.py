@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from wt06 import paths
 from wt06.scenario import ScenarioParams, load_scenario
-from wt06_grading import incidents
+from wt06_grading.definition import incidents
 
 FINGERPRINTS = ("freeze_day", "first_run_number", "full_runs", "orders", "first_day")
 

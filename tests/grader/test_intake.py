@@ -10,9 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from wt06_grading import layout
-from wt06_grading.contract import SubmissionJob
-from wt06_grading.intake import read_submission, take_in
+from wt06_grading.foundation import layout
+from wt06_grading.foundation.contract import SubmissionJob
+from wt06_grading.submission.intake import read_submission, take_in
 
 NAMES = ["01_detect_staleness", "02_pipeline_logs"]
 
@@ -81,7 +81,7 @@ def test_a_linked_submission_folder_is_refused(tmp_path):
 
 
 def test_a_student_folder_that_is_a_link_is_listed_and_refused_with_a_reason(tmp_path):
-    from wt06_grading.engine import submission_folders
+    from wt06_grading.driver.engine import submission_folders
 
     submitted = tmp_path / "submitted"
     (tmp_path / "elsewhere" / "wt06").mkdir(parents=True)

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import pytest
 
+from wt06_grading.definition.questions import AnswerRef, Question
 from wt06_grading.kinds import KINDS
 from wt06_grading.kinds.base import STORIES, Known
 from wt06_grading.kinds.command import allowed
-from wt06_grading.questions import AnswerRef, Question
 
 KNOWN = {"c0": Known("canonical"), "g1": Known("skipped_marts"), "g2": Known("skipped_marts"),
          "g4": Known("loader_outage")}

@@ -10,7 +10,8 @@ import nbformat
 import pytest
 
 from conftest import REPO
-from wt06_grading import layout, objectives, questions
+from wt06_grading.definition import objectives, questions
+from wt06_grading.foundation import layout
 from wt06_grading.kinds import KINDS
 from wt06_grading.kinds.base import QuestionError
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from wt06_grading import layout, release
-from wt06_grading.gradebook import open_gradebook
+from wt06_grading.definition import release
+from wt06_grading.foundation import layout
+from wt06_grading.records.gradebook import open_gradebook
 
 
 @pytest.mark.slow

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from .base import Kind
-from .command import Command
-from .monitor_rules import MonitorRules
-from .query import Query
-from .selector import Selector
-from .singular_test import SingularTest
-from .source_freshness import SourceFreshness
-from .value import Value
+from wt06_grading.kinds.base import Kind
+from wt06_grading.kinds.command import Command
+from wt06_grading.kinds.monitor_rules import MonitorRules
+from wt06_grading.kinds.query import Query
+from wt06_grading.kinds.selector import Selector
+from wt06_grading.kinds.singular_test import SingularTest
+from wt06_grading.kinds.source_freshness import SourceFreshness
+from wt06_grading.kinds.value import Value
 
 KINDS: dict[str, Kind] = {kind.name: kind() for kind in (Query, Value, Selector, Command, SourceFreshness,
                                                           SingularTest, MonitorRules)}

@@ -16,9 +16,8 @@ import shlex
 from pathlib import Path
 
 from wt06.orchestrator import check_production_job
-
-from .base import Finding, Kind, Known, RunIncident
-from .running import Workspace
+from wt06_grading.kinds.base import Finding, Kind, Known, RunIncident
+from wt06_grading.kinds.running import Workspace
 
 
 def allowed(command: str) -> list[str] | str:

@@ -16,9 +16,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from wt06.monitor import RULES, SLACK_HOURS, metrics, replay, rules_problems
-
-from .base import Finding, Kind, Known, Param, RunIncident
-from .running import Workspace
+from wt06_grading.kinds.base import Finding, Kind, Known, Param, RunIncident
+from wt06_grading.kinds.running import Workspace
 
 
 class MonitorRules(Kind):

@@ -14,9 +14,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from wt06.results import compare as compare_results
-
-from .base import Finding, Kind, Known, Param, QuestionError, RunIncident
-from .running import query
+from wt06_grading.kinds.base import Finding, Kind, Known, Param, QuestionError, RunIncident
+from wt06_grading.kinds.running import query
 
 
 class Query(Kind):

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .base import Finding, Kind, Known, RunIncident
-from .running import Workspace
+from wt06_grading.kinds.base import Finding, Kind, Known, RunIncident
+from wt06_grading.kinds.running import Workspace
 
 
 class Selector(Kind):

@@ -15,9 +15,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from wt06.singular_test import run_states
-
-from .base import Finding, Kind, Known, RunIncident
-from .running import Workspace
+from wt06_grading.kinds.base import Finding, Kind, Known, RunIncident
+from wt06_grading.kinds.running import Workspace
 
 
 class SingularTest(Kind):

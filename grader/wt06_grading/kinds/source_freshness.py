@@ -17,9 +17,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from wt06 import freshness
-
-from .base import Finding, Kind, Known, Param, RunIncident
-from .running import Workspace
+from wt06_grading.kinds.base import Finding, Kind, Known, Param, RunIncident
+from wt06_grading.kinds.running import Workspace
 
 
 class SourceFreshness(Kind):

@@ -12,7 +12,7 @@ set as a set of texts. A message shows the student's value only for their own in
 
 from __future__ import annotations
 
-from .base import Finding, Kind, Known
+from wt06_grading.kinds.base import Finding, Kind, Known
 
 
 def normalise(value):

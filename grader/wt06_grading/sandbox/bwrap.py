@@ -28,7 +28,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import frames
+from wt06_grading.sandbox import frames
 
 COURSE_MOUNT = "/wt06/course"  # the canonical incident: warehouse, dbt project, data
 INCIDENTS_MOUNT = "/wt06/incidents"  # the grading incidents (hidden from notebook jobs)

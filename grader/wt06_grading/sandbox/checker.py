@@ -17,8 +17,8 @@ from pathlib import Path
 
 
 def run_job(spec: dict, emit) -> None:
-    from ..kinds import KINDS
-    from ..kinds.base import RunIncident
+    from wt06_grading.kinds import KINDS
+    from wt06_grading.kinds.base import RunIncident
 
     reset_counts()
     incidents = [RunIncident(**raw) for raw in spec["incidents"]]

@@ -351,7 +351,7 @@ def run_job(spec: dict, emit) -> None:
         runner.fd_capture = _FdCapture(os.getcwd())
     except OSError:  # no writable folder: fd-level output is lost, as before
         runner.fd_capture = None
-    from .checker import emit_counts, reset_counts
+    from wt06_grading.sandbox.checker import emit_counts, reset_counts
 
     reset_counts()
     if "runs" in spec:

@@ -20,7 +20,7 @@ import signal
 import sys
 import time
 
-from . import frames, jail
+from wt06_grading.sandbox import frames, jail
 
 # Job kinds: "module:function", imported before the first fork. A job function takes
 # (spec, emit) and reports through emit(dict).
