@@ -8,7 +8,7 @@
   (a fresh kernel each), the same six in the grading worker's warm zygote, one full
   submission graded end to end, and stock ``nbgrader autograde`` on that submission;
 * ``class`` (e, f): the class graded with 1 and 2 workers, memory sampled per worker;
-* ``monitor`` (g): ``wt06.monitor.check`` and ``replay`` on the incident and on synthetic
+* ``monitor`` (g): ``wt06.checks.monitor.check`` and ``replay`` on the incident and on synthetic
   incidents 10x and 100x larger.
 """
 
@@ -67,8 +67,10 @@ def _bundle(ctx: dict):
 
 # ----- (a) dbt in-process vs the CLI --------------------------------------------------------
 def dbt(ctx: dict) -> dict:
-    from wt06 import clock, dbt_runner, paths
-    from wt06.build import scheduler_command
+    from wt06.foundation import paths
+    from wt06.incident import clock
+    from wt06.pipeline import dbt_runner
+    from wt06.pipeline.build import scheduler_command
 
     scratch = _folder(ctx, "dbt")
     command = scheduler_command(SCHEDULER_SELECTOR)
@@ -131,7 +133,7 @@ _BUILD = """
 import json, sys, time
 from pathlib import Path
 started = time.perf_counter()
-from wt06.build import build_warehouse
+from wt06.pipeline.build import build_warehouse
 imported = time.perf_counter()
 build_warehouse(Path(sys.argv[1]), work=Path(sys.argv[2]))
 print(json.dumps({"import_s": imported - started, "build_s": time.perf_counter() - imported}))
@@ -474,7 +476,7 @@ def scaled_params(factor: int):
     the canonical one's, which a longer history at the same volume would break), so the
     monitor sees the same moments over ``factor`` times the rows.
     """
-    from wt06.scenario import ScenarioParams
+    from wt06.incident.scenario import ScenarioParams
 
     base = ScenarioParams()
     return dataclasses.replace(
@@ -502,10 +504,10 @@ def reference_rules() -> dict:
 
 def monitor(ctx: dict) -> dict:
     """The monitor's replay (every moment of an incident, the reference rules) by incident size."""
-    from wt06 import monitor as wt06_monitor
-    from wt06 import paths
-    from wt06.build import build_warehouse
-    from wt06.scenario import Scenario
+    from wt06.checks import monitor as wt06_monitor
+    from wt06.foundation import paths
+    from wt06.incident.scenario import Scenario
+    from wt06.pipeline.build import build_warehouse
 
     scratch = _folder(ctx, "monitor")
     rules = reference_rules()

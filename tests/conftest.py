@@ -1,6 +1,6 @@
 """Shared fixtures. Tests never write into the repository's data/ or dbt_project/.
 
-The location settings (wt06.paths) are pointed at a per-session temporary folder before
+The location settings (wt06.foundation.paths) are pointed at a per-session temporary folder before
 any test runs, and each test that changes a warehouse or a project gets its own copy.
 
 What is expensive to build is built once and shared (fixtures/shared.py): the incident
@@ -223,7 +223,8 @@ def incident_warehouse() -> Path:
     """The canonical incident (and the public ones beside it), built by the real build once
     per inputs (shared by sessions and workers) and copied into this process's scratch."""
     from fixtures.shared import ensure_incidents
-    from wt06 import incidents, paths
+    from wt06.foundation import paths
+    from wt06.pipeline import incidents
 
     built = ensure_incidents(Path(os.environ["WT06_TESTS_INCIDENTS"]) / "warehouse.duckdb")
     mine = paths.warehouse_path()
@@ -238,7 +239,7 @@ def incident_warehouse() -> Path:
 @pytest.fixture(scope="session")
 def public_incident(incident_warehouse):
     """name -> the built public incident (practice, drills), built with the warehouse."""
-    from wt06 import incidents
+    from wt06.pipeline import incidents
 
     return incidents.ensure_built
 
@@ -272,7 +273,7 @@ def warehouse_copy(incident_warehouse: Path, tmp_path: Path) -> Path:
 @pytest.fixture
 def project_copy(tmp_path: Path) -> Path:
     """A private copy of the incident dbt project."""
-    from wt06.workcopy import copy_project
+    from wt06.incident.workcopy import copy_project
 
     return copy_project(REPO / "dbt_project", tmp_path / "dbt_project")
 
@@ -295,7 +296,7 @@ def apply_reference_fix(project: Path) -> None:
 
 def scalar(path: Path, sql: str, as_of=None):
     """One value from a fresh connection to ``path`` (closed afterwards)."""
-    from wt06.warehouse import connect
+    from wt06.incident.warehouse import connect
 
     con = connect(path, as_of=as_of)
     try:
@@ -305,7 +306,7 @@ def scalar(path: Path, sql: str, as_of=None):
 
 
 def rows(path: Path, sql: str, as_of=None) -> list[tuple]:
-    from wt06.warehouse import connect
+    from wt06.incident.warehouse import connect
 
     con = connect(path, as_of=as_of)
     try:

@@ -14,6 +14,7 @@ first pass, so both kinds of import are read here.
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -30,14 +31,16 @@ LAZY = {
 }
 
 
-# package -> layers, bottom first: (layer, its modules; "kinds" covers kinds and kinds.*)
+# package -> layers, bottom first: (layer, its folders and modules; "kinds" covers kinds and kinds.*)
 LAYERS = {
+    # the student runtime: a folder per layer, and at the root the modules a released
+    # notebook's cells name (a notebook saved against an earlier release still imports them)
     "wt06": [
-        ("foundation", ["settings", "errors", "paths", "tables", "results", "story"]),
-        ("the incident", ["scenario", "clock", "warehouse", "ingest", "project", "workcopy"]),
-        ("dbt and building", ["dbt_runner", "build", "incidents"]),
-        ("checks", ["freshness", "singular_test", "monitor", "orchestrator", "assertions"]),
-        ("notebook helpers", ["display", "magics", "jupysql_setup", "plots", "session", "notebook"]),
+        ("foundation", ["foundation", "settings", "errors", "story"]),
+        ("the incident", ["incident", "project"]),
+        ("the dbt pipeline", ["pipeline"]),
+        ("checks", ["checks", "orchestrator"]),
+        ("notebook helpers", ["lab", "notebook"]),
         ("commands", ["publish", "cli", "__main__"]),
     ],
     # the grader's layers are its folders (grader/README.md): a module is placed by where it is saved
@@ -224,3 +227,14 @@ def test_the_tests_import_check_sees_an_import_from_the_tests(tmp_path):
     script = tmp_path / "tool.py"
     script.write_text("import json\nfrom fixtures.lab import LabSession\nimport conftest\n")
     assert _imports_of_tests(script) == ["fixtures.lab", "conftest"]
+
+
+def test_the_student_runtimes_root_is_what_released_notebooks_import_and_the_commands():
+    """A notebook cell names ``wt06.<module>``: that module stays at the package's root, where a
+    notebook saved against an earlier release finds it; everything else is in its layer's folder."""
+    named = {m for path in (ROOT / "notebooks").glob("*.ipynb")
+             for m in re.findall(r"\bwt06\.(\w+)", path.read_text())}
+    root = {path.stem for path in (ROOT / "wt06").glob("*.py")} - {"__init__", "__main__", "cli", "publish"}
+    assert named == root, ("wt06's root holds the modules released notebooks import, and the commands: "
+                           f"imported but in a folder: {sorted(named - root)}; at the root but not "
+                           f"imported: {sorted(root - named)}")

@@ -11,9 +11,9 @@ import duckdb
 import pytest
 
 from conftest import rows, scalar
-from wt06.build import build_warehouse
 from wt06.errors import BuildError
-from wt06.scenario import Scenario, ScenarioParams
+from wt06.incident.scenario import Scenario, ScenarioParams
+from wt06.pipeline.build import build_warehouse
 
 
 def test_marts_stop_at_the_freeze_while_staging_sees_the_weekend(incident_warehouse):
@@ -165,7 +165,7 @@ def test_a_variant_builds_into_its_own_coherent_incident(tmp_path):
     assert scenario.quiet_days
     scenario.write(tmp_path / "data")
     built = build_warehouse(tmp_path / "variant.duckdb", data_dir=tmp_path / "data")
-    from wt06.warehouse import read_clock
+    from wt06.incident.warehouse import read_clock
 
     assert read_clock(built) == scenario.story_now  # before `scalar` sets the course's clock
     assert scalar(built, "select max(order_date) from fct_revenue_daily") == scenario.freeze_day
@@ -182,7 +182,7 @@ def test_a_variant_builds_into_its_own_coherent_incident(tmp_path):
 
 @pytest.mark.slow
 def test_a_loader_outage_builds_with_fresh_marts_and_old_data(tmp_path):
-    from wt06.scenario import LOADER_OUTAGE
+    from wt06.incident.scenario import LOADER_OUTAGE
 
     params = ScenarioParams.variant(3, story=LOADER_OUTAGE)
     scenario = Scenario(params)

@@ -7,8 +7,9 @@ from datetime import datetime
 import pytest
 
 from conftest import apply_reference_fix, scalar
-from wt06 import clock, dbt_runner
 from wt06.errors import ClockError
+from wt06.incident import clock
+from wt06.pipeline import dbt_runner
 
 MART_AGE = "select date_diff('second', max(_refreshed_at), as_of()) / 3600 from fct_revenue_daily"
 

@@ -1,4 +1,4 @@
-"""One dbt parse per project contents (wt06.dbt_runner): reused, redone when a file changes.
+"""One dbt parse per project contents (wt06.pipeline.dbt_runner): reused, redone when a file changes.
 
 dbt is handed a parsed manifest instead of parsing the project on every command; these
 tests pin down when that parse is reused (same contents, same database name, anywhere on
@@ -8,8 +8,8 @@ still reports a project it cannot parse in its own words.
 
 from __future__ import annotations
 
-from wt06 import dbt_runner
-from wt06.workcopy import copy_project, copy_warehouse
+from wt06.incident.workcopy import copy_project, copy_warehouse
+from wt06.pipeline import dbt_runner
 
 LIST = "dbt ls --resource-type model --output name"
 
@@ -69,7 +69,7 @@ def test_a_project_dbt_cannot_parse_is_reported_in_dbts_words(warehouse_copy, pr
 def test_a_command_writes_only_in_its_work_folder(warehouse_copy, tmp_path, monkeypatch):
     """The course's own parse state is kept in the work folder the caller named, never in the
     default one (a grader's worker must not write into the instructor's data/work)."""
-    from wt06 import paths
+    from wt06.foundation import paths
 
     monkeypatch.setenv("WT06_WORK_DIR", str(tmp_path / "default-work"))
     monkeypatch.setattr(dbt_runner, "_MANIFESTS", {})  # as in a fresh process: nothing parsed yet

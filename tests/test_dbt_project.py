@@ -10,10 +10,10 @@ import pytest
 import yaml
 
 from conftest import REPO, apply_reference_fix, rows, scalar
-from wt06 import dbt_runner
 from wt06.errors import DbtCommandError
-from wt06.scenario import BROKEN_SELECTORS
-from wt06.tables import RAW_TABLES
+from wt06.foundation.tables import RAW_TABLES
+from wt06.incident.scenario import BROKEN_SELECTORS
+from wt06.pipeline import dbt_runner
 
 STAGING = ["stg_customers", "stg_events", "stg_orders", "stg_pipeline_runs"]
 BUILT_LATER = ["fct_daily_signups", "fct_job_runs_daily", "fct_revenue_daily", "int_orders_enriched"]
@@ -176,7 +176,7 @@ def _compiled_analyses(warehouse, project, work) -> dict[str, str]:
 
 
 def _verification(warehouse, sql) -> dict[str, bool]:
-    from wt06.warehouse import connect
+    from wt06.incident.warehouse import connect
 
     con = connect(warehouse)
     try:
@@ -213,7 +213,7 @@ def test_dbt_from_a_terminal_needs_no_course_variable(incident_warehouse, tmp_pa
     import sys
     from datetime import datetime
 
-    from wt06.workcopy import copy_project
+    from wt06.incident.workcopy import copy_project
 
     clone = tmp_path / "clone"
     copy_project(REPO / "dbt_project", clone / "dbt_project")

@@ -8,8 +8,9 @@ from datetime import datetime
 import pytest
 
 from conftest import apply_reference_fix
-from wt06 import dbt_runner, freshness
-from wt06.scenario import LOADER_OUTAGE, Scenario, ScenarioParams
+from wt06.checks import freshness
+from wt06.incident.scenario import LOADER_OUTAGE, Scenario, ScenarioParams
+from wt06.pipeline import dbt_runner
 
 SOURCES = "models/staging/_sources.yml"
 
@@ -106,7 +107,7 @@ def test_table_level_settings_override_the_source_and_inherit_the_rest(project_c
 ], ids=["config-style", "top-level", "blanket-24-48h", "blanket-4-days", "blanket-1h"])
 def test_a_configuration_is_judged_by_its_replay_on_the_course_incident(warehouse_copy, project_copy, tmp_path,
                                                                        source_level, tables, passes):
-    from wt06.scenario import load_scenario
+    from wt06.incident.scenario import load_scenario
 
     _configure(project_copy, source_level, tables)
     verdict = freshness.check(warehouse_copy, project_copy, tmp_path, load_scenario().truth())["verdict"]
@@ -156,7 +157,7 @@ def test_only_rows_loaded_by_each_moment_count(warehouse_copy, project_copy, tmp
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", [1, 4])
 def test_the_reference_thresholds_hold_on_loader_outage_variants(project_copy, tmp_path, seed):
-    from wt06.build import build_warehouse
+    from wt06.pipeline.build import build_warehouse
 
     scenario = Scenario(ScenarioParams.variant(seed, story=LOADER_OUTAGE))
     scenario.write(tmp_path / "data")
@@ -171,7 +172,7 @@ def test_each_loader_table_stopping_alone_must_error_in_time(warehouse_copy, pro
     """A table that never goes more than the allowed days without rows must error within them
     if it alone stops (the others still delivering): freshness on one table only is not enough.
     A table that legitimately goes quiet for longer (customers) may stay unchecked."""
-    from wt06.scenario import load_scenario
+    from wt06.incident.scenario import load_scenario
 
     assert freshness.watched_tables() == ["raw_events", "raw_orders"]
     truth = load_scenario().truth()

@@ -6,8 +6,8 @@ import subprocess
 import sys
 
 from conftest import REPO
-from wt06 import dbt_runner
-from wt06.warehouse import connect
+from wt06.incident.warehouse import connect
+from wt06.pipeline import dbt_runner
 
 
 def test_a_notebook_connection_and_in_process_dbt_work_together(warehouse_copy, project_copy):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from wt06.magics import drop_leftover_placeholders, without_placeholders
+from wt06.lab.magics import drop_leftover_placeholders, without_placeholders
 from wt06.settings import NO_ANSWER, PLACEHOLDERS
 
 
@@ -32,7 +32,7 @@ def test_project_file_writes_the_answer_without_its_placeholder(tmp_path):
     from IPython.core.interactiveshell import InteractiveShell
 
     from wt06.errors import NoAnswerYet
-    from wt06.magics import register
+    from wt06.lab.magics import register
 
     class FakeSession:
         project = tmp_path / "dbt_project"

@@ -7,7 +7,8 @@ import json
 import pytest
 
 from conftest import REPO
-from wt06 import incidents, monitor
+from wt06.checks import monitor
+from wt06.pipeline import incidents
 
 PHANTOM = """
 with known as (select * from raw.raw_pipeline_runs where finished_at <= as_of())
@@ -39,7 +40,7 @@ def public(public_incident):
 
 @pytest.fixture(scope="module")
 def canonical(incident_warehouse):
-    from wt06.scenario import load_scenario
+    from wt06.incident.scenario import load_scenario
 
     return [{"name": "canonical", "warehouse": str(incident_warehouse), "truth": load_scenario().truth()}]
 

@@ -299,10 +299,10 @@ def _variant_env(tmp_path_factory, name: str, shared: Path) -> dict:
     incident's warehouse: copies of the session's (``shared``: the canonical warehouse, with
     them beside it), not builds of their own; so is the practice incident itself.
     """
-    from wt06 import incidents
-    from wt06.build import build_warehouse
+    from wt06.incident.scenario import Scenario
+    from wt06.pipeline import incidents
+    from wt06.pipeline.build import build_warehouse
     from wt06.publish import incident_env
-    from wt06.scenario import Scenario
 
     folder = tmp_path_factory.mktemp(name)
     for public in incidents.PUBLIC:
@@ -318,7 +318,7 @@ def _variant_env(tmp_path_factory, name: str, shared: Path) -> dict:
 
 
 def _variant_params():
-    from wt06.scenario import ScenarioParams
+    from wt06.incident.scenario import ScenarioParams
 
     # another selector and an outage that starts on a weekday; the other a long one with quiet days
     return {"variant-weekday": ScenarioParams.variant(3), "variant-quiet": ScenarioParams.variant(6)}
@@ -331,7 +331,7 @@ CANONICAL_LITERALS = ("staging.*", "Feb 8", "Feb 12", "08 Feb", "12 Feb", "weeke
 
 
 def test_the_variants_differ_from_the_course_incident_where_text_would_drift():
-    from wt06.scenario import Scenario
+    from wt06.incident.scenario import Scenario
 
     weekday = Scenario(VARIANTS["variant-weekday"])
     assert weekday.params.broken_selector != "staging.*" and weekday.outage_days[0].weekday() < 5
@@ -504,7 +504,7 @@ def test_release_publishes_exactly_the_committed_expected_results(incident_wareh
     """``make release``'s second half (``wt06-grade release``): the instructor notebooks run on
     the public incidents, with their questions as the grader reads them, give exactly the
     committed expected.json files the visible checks compare with."""
-    from wt06 import incidents
+    from wt06.pipeline import incidents
     from wt06.publish import publish_expected
     from wt06.settings import ENV_INCIDENTS_DIR
     from wt06_grading.definition.questions import load

@@ -7,8 +7,8 @@ from datetime import datetime
 import pytest
 
 from conftest import rows
+from wt06.incident.scenario import BROKEN_SELECTORS
 from wt06.orchestrator import check_production_job, job_at
-from wt06.scenario import BROKEN_SELECTORS
 
 
 @pytest.mark.parametrize("command", [f'dbt run --select "{s}"' for s in BROKEN_SELECTORS]

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pandas as pd
 
-from wt06 import results
+from wt06.foundation import results
 
 EXPECTED = {"columns": ["mart", "newest_date", "hours_stale"],
             "rows": [["fct_daily_signups", "2023-10-10", 62.8], ["fct_revenue_daily", "2023-10-10", 62.8]]}

@@ -1,41 +1,46 @@
 """The course package of WT-06 "The Data Is Stale".
 
-Modules, one job each.
+Modules, one job each, in one folder per layer (each imports only its own layer and
+those below it: tests/test_architecture.py). At the root: what a released notebook's
+cells import (those names are the students' API: a notebook saved against an earlier
+release still runs) and the commands.
 
-Settings and incidents:
+At the root:
 
+* ``notebook``: ``start()``, a notebook's setup in one call;
 * ``settings``: the names everything shares (settings variables, telemetry, placeholders);
-* ``paths``: where the data, dbt project, warehouses and work folders are (overridable);
-* ``clock``: the story's as-of timestamp, the one "now" every check reads;
-* ``tables``: the raw tables' columns and keys;
-* ``scenario``: generate an incident of a story (the canonical one or a variant) as CSVs;
-* ``incidents``: the public incidents (practice, drills): inputs, warehouses, expected results;
-* ``ingest``: the loader that lands raw CSVs in the warehouse, checking every value;
-* ``build``: replay an incident with real dbt commands into a new warehouse;
-* ``warehouse``: connections, the warehouse's clock, lock errors, the dbt audit log;
-* ``dbt_runner``: run dbt in-process against a warehouse and record the run;
-* ``project``: the dbt project's settings (SLA variable), the dashboard exposure, the DAG;
-* ``workcopy``: copies of a dbt project or a warehouse.
-
-The notebook runtime (``start()`` in ``notebook``):
-
-* ``session``: ``course``, a notebook's working copy and its tools;
-* ``assertions``: the visible checks' building blocks;
-* ``jupysql_setup``: ``%%sql`` on the notebook's connection;
-* ``magics``: ``%%project_file`` and leftover placeholders;
-* ``display``: readable errors, computed prose, chart settings;
+* ``errors``: the course's exceptions, each a sentence for the student;
 * ``story``: the incident's Slack thread, written from the data;
-* ``plots``: the charts.
-
-The course's judging logic (the notebooks' visible checks; the grader calls the same):
-
-* ``results``: query results as JSON, and the one comparison of two results;
-* ``freshness``: replay ``dbt source freshness`` over an incident, and judge it;
-* ``singular_test``: run a freshness test in many warehouse states, and judge it;
-* ``monitor``: replay a monitor's rules over incidents, against the reference's;
+* ``project``: the dbt project's settings (SLA variable), the dashboard exposure, the DAG;
 * ``orchestrator``: the scheduled job's history, and the guard on production jobs;
-* ``publish``: the public incidents' expected results, from the instructor notebooks
-  (called by ``wt06-grade release`` with the questions it read).
+* ``cli`` (``python -m wt06``) and ``publish``: the public incidents' expected results,
+  from the instructor notebooks (called by ``wt06-grade release`` with the questions it read).
+
+``foundation/``: ``paths`` (where the data, dbt project, warehouses and work folders are;
+overridable), ``tables`` (the raw tables' columns and keys), ``results`` (query results
+as JSON, and the one comparison of two results).
+
+``incident/``: ``scenario`` (an incident of a story, the canonical one or a variant, as
+CSVs), ``clock`` (the story's as-of timestamp, the one "now" every check reads),
+``warehouse`` (connections, the warehouse's clock, lock errors, the dbt audit log),
+``ingest`` (the loader that lands raw CSVs, checking every value), ``workcopy`` (copies of
+a dbt project or a warehouse).
+
+``pipeline/``: ``dbt_runner`` (dbt in-process against a warehouse, one shared parse, every
+run recorded), ``build`` (an incident replayed with real dbt commands into a new
+warehouse), ``incidents`` (the public incidents: practice, drills; inputs, warehouses,
+expected results).
+
+``checks/``, the course's judging logic (the notebooks' visible checks; the grader calls
+the same): ``freshness`` (``dbt source freshness`` replayed over an incident, and
+judged), ``singular_test`` (a freshness test in many warehouse states), ``monitor`` (a
+monitor's rules replayed over incidents, against the reference's), ``assertions`` (the
+visible checks' building blocks).
+
+``lab/``, the notebook runtime behind ``start()``: ``session`` (``course``, a notebook's
+working copy and its tools), ``jupysql_setup`` (``%%sql`` on the notebook's connection),
+``magics`` (``%%project_file``, leftover placeholders), ``display`` (readable errors,
+computed prose, chart settings), ``plots`` (the charts).
 """
 
 import sys

@@ -19,18 +19,20 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .settings import telemetry_off
+from wt06.settings import telemetry_off
 
 telemetry_off()  # before jupysql or dbt is imported
 
-from . import clock, dbt_runner, paths  # noqa: E402
-from .display import markdown, setup_plots, show_errors_briefly  # noqa: E402,F401
-from .jupysql_setup import setup_jupysql  # noqa: E402
-from .magics import register  # noqa: E402
-from .session import Session  # noqa: E402
-from .settings import ENV_AS_OF  # noqa: E402
-from .warehouse import connect, read_clock, require_built  # noqa: E402
-from .workcopy import copy_project, copy_warehouse  # noqa: E402
+from wt06.foundation import paths  # noqa: E402
+from wt06.incident import clock  # noqa: E402
+from wt06.incident.warehouse import connect, read_clock, require_built  # noqa: E402
+from wt06.incident.workcopy import copy_project, copy_warehouse  # noqa: E402
+from wt06.lab.display import markdown, setup_plots, show_errors_briefly  # noqa: E402,F401
+from wt06.lab.jupysql_setup import setup_jupysql  # noqa: E402
+from wt06.lab.magics import register  # noqa: E402
+from wt06.lab.session import Session  # noqa: E402
+from wt06.pipeline import dbt_runner  # noqa: E402
+from wt06.settings import ENV_AS_OF  # noqa: E402
 
 _current: Session | None = None
 

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import duckdb
 
-from . import dbt_runner
-from .errors import DbtCommandError
-from .tables import JOB_HISTORY
+from wt06.errors import DbtCommandError
+from wt06.foundation.tables import JOB_HISTORY
+from wt06.pipeline import dbt_runner
 
 BUILDING = ("run", "build")
 # Flags that change *which* nodes run.

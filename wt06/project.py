@@ -12,8 +12,8 @@ from pathlib import Path
 
 import yaml
 
-from . import paths
-from .errors import DataError
+from wt06.errors import DataError
+from wt06.foundation import paths
 
 SLA_VAR = "mart_freshness_sla_hours"
 

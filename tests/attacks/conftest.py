@@ -616,7 +616,7 @@ def oracle_incidents(incident_warehouse, tmp_path_factory):
 
 # ----- one graded class ------------------------------------------------------------------------
 def _trees(course: Path, home: Path) -> list[Tree]:
-    from wt06 import paths
+    from wt06.foundation import paths
 
     # this process's scratch: its copies of the built warehouses and of the grading cache, its
     # work folder; no other test process writes there (tests/conftest.py)
@@ -636,7 +636,7 @@ def grade_batch(batch: Batch, prepared: Prepared, *, attack_env, canary_secrets,
     folder, course, home = prepared.folder, prepared.course, grader_home
     outside = Path(f"/tmp/wt06-attacks-outside-{os.getpid()}-{batch.name}")
     shutil.rmtree(outside, ignore_errors=True)
-    from wt06 import paths
+    from wt06.foundation import paths
 
     needs = {a for g in batch.groups for a in attacks_in(g.name)}
     loopback = Loopback() if any(p in ("network", "daemon") for a in needs for p in a.probes) else None
@@ -714,8 +714,8 @@ def grading_incident_data(grading_cache) -> dict[str, set[str]]:
     course's own incident also holds). Feedback and grade tables must hold none of them."""
     import duckdb
 
-    from wt06 import incidents as public_incidents
-    from wt06 import paths
+    from wt06.foundation import paths
+    from wt06.pipeline import incidents as public_incidents
     from wt06_grading.definition import incidents
 
     def tokens(warehouse: Path) -> set[str]:

@@ -982,14 +982,14 @@ class Known:
 
 def known_incidents(folder: Path, canonical: Path) -> list[Known]:
     """Build every incident a student could build with the public generator."""
-    from wt06.build import build_warehouse
-    from wt06.scenario import Scenario, ScenarioParams, load_scenario
+    from wt06.incident.scenario import Scenario, ScenarioParams, load_scenario
+    from wt06.pipeline.build import build_warehouse
 
     seeds = (101, 202)  # the seeds the grader once used, fixed and public (now: from the course secret)
     wanted = [("canonical", None, load_scenario().params)]
     wanted += [(f"seed-{seed}", None, ScenarioParams.variant(seed)) for seed in seeds]
     out = []
-    from wt06 import incidents  # the incidents shipped with the course (practice, drills)
+    from wt06.pipeline import incidents  # the incidents shipped with the course (practice, drills)
 
     for name in incidents.PUBLIC:
         shipped = incidents.ensure_built(name).as_json()
@@ -1009,7 +1009,7 @@ def known_incidents(folder: Path, canonical: Path) -> list[Known]:
 
 def oracle_query(reference_sql: str, known: list[Known]) -> str:
     """A query returning, on each known incident, that incident's answer typed in."""
-    from wt06.warehouse import connect
+    from wt06.incident.warehouse import connect
 
     rows, columns = [], None
     for incident in known:

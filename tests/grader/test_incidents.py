@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from wt06 import paths
-from wt06.scenario import ScenarioParams, load_scenario
+from wt06.foundation import paths
+from wt06.incident.scenario import ScenarioParams, load_scenario
 from wt06_grading.definition import incidents
 
 FINGERPRINTS = ("freeze_day", "first_run_number", "full_runs", "orders", "first_day")

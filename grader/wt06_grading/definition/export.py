@@ -19,9 +19,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from wt06 import clock
 from wt06.errors import CourseError
-from wt06.scenario import load_scenario
+from wt06.incident import clock
+from wt06.incident.scenario import load_scenario
 from wt06_grading.foundation import markers
 from wt06_grading.foundation.layout import REPO
 

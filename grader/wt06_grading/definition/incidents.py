@@ -5,7 +5,7 @@ for the student's incident fails. Those incidents must be unknown to students: t
 seeds come from a per-course secret (``<course>/.wt06/secret``, made on first use,
 git-ignored, never exported; ``WT06_COURSE_SECRET`` overrides it), so neither the
 public generator nor last year's course can predict them. Each is built by the real
-build (``wt06.build``) from its scenario parameters and cached by a digest of
+build (``wt06.pipeline.build``) from its scenario parameters and cached by a digest of
 everything that shapes it; a worker on another machine builds the same incident from the
 same parameters and checks that its digest is the driver's.
 """
@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import wt06
-from wt06.build import build_warehouse
-from wt06.incidents import PUBLIC as PUBLIC_INCIDENTS
-from wt06.incidents import replay_moments
-from wt06.scenario import Scenario, ScenarioParams, load_scenario
+from wt06.incident.scenario import Scenario, ScenarioParams, load_scenario
+from wt06.pipeline.build import build_warehouse
+from wt06.pipeline.incidents import PUBLIC as PUBLIC_INCIDENTS
+from wt06.pipeline.incidents import replay_moments
 from wt06_grading.foundation import layout
 
 ENV_SECRET = "WT06_COURSE_SECRET"
@@ -116,7 +116,7 @@ def grading_specs(course: Path, data_dir: Path, project: Path) -> list[IncidentS
 
 
 def _moments(warehouse: Path, now) -> list[str]:
-    """Replay moments, as the notebooks replay them (wt06.incidents.replay_moments)."""
+    """Replay moments, as the notebooks replay them (wt06.pipeline.incidents.replay_moments)."""
     import duckdb
 
     con = duckdb.connect(str(warehouse), read_only=True)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import nbformat
 
-from wt06.warehouse import connect
+from wt06.incident.warehouse import connect
 from wt06_grading.definition.questions import provided_answers
 from wt06_grading.definition.reference import solution_cells
 from wt06_grading.foundation.layout import ASSIGNMENT, GRADER, RELEASE_NOTEBOOKS, SOURCE, submitted_dir
@@ -319,7 +319,7 @@ def mixed_class(folder: Path, size: int, warehouse: Path, notebooks=tuple(NB)) -
 
 
 if __name__ == "__main__":
-    from wt06 import paths
+    from wt06.foundation import paths
 
     out = Path(sys.argv[1]) if len(sys.argv) > 1 else submitted_dir(GRADER)
     write_class(out, WHOLE + BROKEN + COPY_PAIR, paths.warehouse_path())

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import nbformat
 
-from wt06 import paths
 from wt06.errors import CourseError
+from wt06.foundation import paths
 from wt06_grading.definition import incidents, questions, reference
 from wt06_grading.definition.course import CourseModel
 from wt06_grading.definition.release import generate_cached

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from wt06.results import compare as compare_results
+from wt06.foundation.results import compare as compare_results
 from wt06_grading.kinds.base import Finding, Kind, Known, Param, QuestionError, RunIncident
 from wt06_grading.kinds.running import query
 

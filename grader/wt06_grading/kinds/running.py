@@ -17,9 +17,9 @@ import threading
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from wt06 import dbt_runner
 from wt06.errors import CourseError
-from wt06.results import plain
+from wt06.foundation.results import plain
+from wt06.pipeline import dbt_runner
 
 QUERY_SECONDS = 20
 MAX_ROWS = 500
@@ -81,7 +81,7 @@ def _lock_down_profile(path: Path) -> None:
 class Workspace:
     """Fresh copies of an incident's warehouse and the pristine project, in a folder of their own.
 
-    dbt parses a project once per contents in a process (wt06.dbt_runner): the zygote
+    dbt parses a project once per contents in a process (wt06.pipeline.dbt_runner): the zygote
     parsed the pristine project before forking this job, so an unchanged project is not
     parsed at all and a student's new or changed file is parsed alone.
     """

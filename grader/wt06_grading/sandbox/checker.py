@@ -40,13 +40,13 @@ def run_job(spec: dict, emit) -> None:
 
 def reset_counts() -> None:
     """Count this job's dbt work only (a forked job inherits the zygote's counters)."""
-    from wt06 import dbt_runner
+    from wt06.pipeline import dbt_runner
 
     dbt_runner.INVOCATIONS["count"] = dbt_runner.PARSES["count"] = 0
 
 
 def emit_counts(emit) -> None:
     """How much dbt work the job did (the worker adds it up per submission; make bench shows it)."""
-    from wt06 import dbt_runner
+    from wt06.pipeline import dbt_runner
 
     emit({"event": "counts", "invocations": dbt_runner.INVOCATIONS["count"], "parses": dbt_runner.PARSES["count"]})

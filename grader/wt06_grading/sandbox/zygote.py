@@ -194,7 +194,7 @@ def _forget_inherited_tracker() -> None:
 def preparse(projects: list[str]) -> float:
     """Parse each dbt project once here, so every job forked later starts with its parse.
 
-    ``wt06.dbt_runner`` keeps parsed manifests by project contents (not folder), and a
+    ``wt06.pipeline.dbt_runner`` keeps parsed manifests by project contents (not folder), and a
     forked job inherits them: a notebook's or checker's copy of the pristine project is
     never parsed again. Parsing reads files and opens no database (DuckDB's threads would
     not survive a fork); a project that does not parse is left to the jobs.
@@ -206,7 +206,7 @@ def preparse(projects: list[str]) -> float:
     started = time.monotonic()
     if not projects:
         return 0.0
-    from wt06 import dbt_runner
+    from wt06.pipeline import dbt_runner
 
     scratch = Path(tempfile.mkdtemp(prefix="wt06-parse-"))
     try:

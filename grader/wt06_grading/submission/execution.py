@@ -217,8 +217,8 @@ def _answers(client, answers: list[dict]) -> list[dict]:
 
 
 def _counts(client) -> dict:
-    found = _user_expression(client, "(__import__('wt06.dbt_runner', fromlist=['x']).INVOCATIONS['count'], "
-                                     "__import__('wt06.dbt_runner', fromlist=['x']).PARSES['count'])")
+    found = _user_expression(client, "(__import__('wt06.pipeline.dbt_runner', fromlist=['x']).INVOCATIONS['count'], "
+                                     "__import__('wt06.pipeline.dbt_runner', fromlist=['x']).PARSES['count'])")
     if isinstance(found, tuple) and len(found) == 2:
         return {"invocations": int(found[0]), "parses": int(found[1])}
     return {}

@@ -18,7 +18,7 @@ import matplotlib.ticker as mticker
 import pandas as pd
 from matplotlib.figure import Figure
 
-from .tables import FULL_RUN
+from wt06.foundation.tables import FULL_RUN
 
 INCIDENT_COLOUR = "#d62728"
 OK_COLOUR = "#1f77b4"

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import duckdb
 
-from .errors import NoAnswerYet, SQLError
-from .settings import NO_ANSWER
+from wt06.errors import NoAnswerYet, SQLError
+from wt06.settings import NO_ANSWER
 
 
 def sql_message(exc: BaseException) -> str:

@@ -7,7 +7,7 @@ one-writer lock (see DESIGN.md).
 
 from __future__ import annotations
 
-from .settings import telemetry_off
+from wt06.settings import telemetry_off
 
 CONNECTION_NAME = "_wt06_connection"
 SETTINGS = ("SqlMagic.displaylimit = 30", "SqlMagic.feedback = 0", "SqlMagic.displaycon = False")

@@ -36,10 +36,11 @@ from pathlib import Path
 
 import duckdb
 
-from . import clock, dbt_runner
-from .scenario import ALL_LOADER_TABLES, canonical_gap_limits
-from .tables import LANDING_TABLES
-from .warehouse import open_plain, read_clock
+from wt06.foundation.tables import LANDING_TABLES
+from wt06.incident import clock
+from wt06.incident.scenario import ALL_LOADER_TABLES, canonical_gap_limits
+from wt06.incident.warehouse import open_plain, read_clock
+from wt06.pipeline import dbt_runner
 
 CHECK_TIME = time(9, 0)  # when the daily freshness job runs
 DETECT_WITHIN_DAYS = 4  # the course's goal: a loader outage errors within this many days

@@ -28,11 +28,12 @@ from pathlib import Path
 
 import duckdb
 
-from . import clock, dbt_runner
-from .project import dashboard_marts
-from .tables import FULL_RUN, LANDING_TABLES, RUN_LOG
-from .warehouse import read_clock, set_clock
-from .workcopy import copy_warehouse
+from wt06.foundation.tables import FULL_RUN, LANDING_TABLES, RUN_LOG
+from wt06.incident import clock
+from wt06.incident.warehouse import read_clock, set_clock
+from wt06.incident.workcopy import copy_warehouse
+from wt06.pipeline import dbt_runner
+from wt06.project import dashboard_marts
 
 RULES = ("phantom", "duration", "staleness")
 RULE_KEYS = {"phantom": "phantom", "duration": "duration", "staleness": "staleness_hours"}

@@ -31,12 +31,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import paths
-from .build import build_warehouse
-from .errors import DataError
-from .scenario import LOADER_OUTAGE, SKIPPED_MARTS, Scenario, ScenarioParams, load_scenario
-from .tables import FULL_RUN, RUN_LOG
-from .warehouse import require_built
+from wt06.errors import DataError
+from wt06.foundation import paths
+from wt06.foundation.tables import FULL_RUN, RUN_LOG
+from wt06.incident.scenario import LOADER_OUTAGE, SKIPPED_MARTS, Scenario, ScenarioParams, load_scenario
+from wt06.incident.warehouse import require_built
+from wt06.pipeline.build import build_warehouse
 
 CANONICAL = "canonical"
 PRACTICE = "practice"

@@ -47,9 +47,9 @@ from decimal import Decimal
 from functools import cache, cached_property
 from pathlib import Path
 
-from . import paths
-from .errors import DataError
-from .tables import (
+from wt06.errors import DataError
+from wt06.foundation import paths
+from wt06.foundation.tables import (
     CUSTOMERS,
     EVENTS,
     FULL_RUN,

@@ -11,8 +11,8 @@
 
 from __future__ import annotations
 
-from .errors import DataError, NoAnswerYet
-from .settings import NO_ANSWER, is_placeholder_line
+from wt06.errors import DataError, NoAnswerYet
+from wt06.settings import NO_ANSWER, is_placeholder_line
 
 _COMMENTS = ("#", "--")
 

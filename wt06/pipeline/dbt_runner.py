@@ -54,11 +54,12 @@ from pathlib import Path
 
 import yaml
 
-from . import clock, paths
-from .errors import DataError, DbtCommandError
-from .project import manifest_models
-from .settings import telemetry_off
-from .warehouse import read_clock, record_invocation, warehouse_busy_error, write_clock
+from wt06.errors import DataError, DbtCommandError
+from wt06.foundation import paths
+from wt06.incident import clock
+from wt06.incident.warehouse import read_clock, record_invocation, warehouse_busy_error, write_clock
+from wt06.project import manifest_models
+from wt06.settings import telemetry_off
 
 telemetry_off()  # before dbt is imported anywhere
 

@@ -14,10 +14,10 @@ from __future__ import annotations
 import os
 from datetime import date, datetime
 
-from .errors import ClockError
-from .scenario import load_scenario
-from .settings import ENV_AS_OF
-from .tables import TIMESTAMP_FORMAT
+from wt06.errors import ClockError
+from wt06.foundation.tables import TIMESTAMP_FORMAT
+from wt06.incident.scenario import load_scenario
+from wt06.settings import ENV_AS_OF
 
 _FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M")
 

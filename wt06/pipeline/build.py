@@ -28,13 +28,15 @@ from pathlib import Path
 
 import duckdb
 
-from . import clock, dbt_runner, paths
-from .clock import describe
-from .errors import BuildError, CourseError, DataError
-from .ingest import create_raw_tables, landing_files, load_rows, read_raw_csv
-from .scenario import FULL_COMMAND, LANDING_DIR, LOAD_TIME, RAW_DIR, load_scenario
-from .tables import CUSTOMERS, EVENTS, FULL_RUN, JOB_REVISIONS, ORDERS, PIPELINE_RUNS
-from .warehouse import set_clock
+from wt06.errors import BuildError, CourseError, DataError
+from wt06.foundation import paths
+from wt06.foundation.tables import CUSTOMERS, EVENTS, FULL_RUN, JOB_REVISIONS, ORDERS, PIPELINE_RUNS
+from wt06.incident import clock
+from wt06.incident.clock import describe
+from wt06.incident.ingest import create_raw_tables, landing_files, load_rows, read_raw_csv
+from wt06.incident.scenario import FULL_COMMAND, LANDING_DIR, LOAD_TIME, RAW_DIR, load_scenario
+from wt06.incident.warehouse import set_clock
+from wt06.pipeline import dbt_runner
 
 # raw/ files landed as history (the run log is replayed run by run instead)
 HISTORY_TABLES = (CUSTOMERS, ORDERS, EVENTS, JOB_REVISIONS)

@@ -11,9 +11,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .settings import ENV_DATA_DIR, ENV_INCIDENTS_DIR, ENV_PROJECT_DIR, ENV_WAREHOUSE, ENV_WORK_DIR  # noqa: F401
+from wt06.settings import ENV_DATA_DIR, ENV_INCIDENTS_DIR, ENV_PROJECT_DIR, ENV_WAREHOUSE, ENV_WORK_DIR  # noqa: F401
 
-_PACKAGE_DIR = Path(__file__).resolve().parent
+_PACKAGE_DIR = Path(__file__).resolve().parent.parent  # wt06/ (this file is in its foundation/)
 
 
 def repo_root() -> Path:

@@ -22,10 +22,11 @@ from pathlib import Path
 
 import duckdb
 
-from . import clock, dbt_runner
-from .project import FRESHNESS_TEST, SLA_VAR, dashboard_marts, mart_sla_hours
-from .warehouse import read_clock
-from .workcopy import copy_project, copy_warehouse
+from wt06.incident import clock
+from wt06.incident.warehouse import read_clock
+from wt06.incident.workcopy import copy_project, copy_warehouse
+from wt06.pipeline import dbt_runner
+from wt06.project import FRESHNESS_TEST, SLA_VAR, dashboard_marts, mart_sla_hours
 
 MARGIN = timedelta(minutes=5)
 

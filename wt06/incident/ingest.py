@@ -18,8 +18,8 @@ from pathlib import Path
 
 import duckdb
 
-from .errors import DataError
-from .tables import LANDING_TABLES, RAW_SCHEMA, RAW_TABLES, RawTable
+from wt06.errors import DataError
+from wt06.foundation.tables import LANDING_TABLES, RAW_SCHEMA, RAW_TABLES, RawTable
 
 
 def _check_int(text: str):

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import duckdb
 
-from .errors import WarehouseBusy
-from .warehouse import warehouse_busy_error
+from wt06.errors import WarehouseBusy
+from wt06.incident.warehouse import warehouse_busy_error
 
 # What a dbt project folder holds that is dbt's output or a user's local state, not the project.
 PROJECT_BUILD_PRODUCTS = ("target", "logs", ".user.yml", "__pycache__", "dbt_packages")

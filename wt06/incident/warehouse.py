@@ -23,8 +23,8 @@ from pathlib import Path
 
 import duckdb
 
-from . import clock
-from .errors import WarehouseBusy, WarehouseMissing
+from wt06.errors import WarehouseBusy, WarehouseMissing
+from wt06.incident import clock
 
 AUDIT_SCHEMA = "audit"
 INVOCATIONS_TABLE = f"{AUDIT_SCHEMA}.dbt_invocations"

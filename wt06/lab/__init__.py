@@ -1,0 +1,3 @@
+"""The notebook runtime behind ``wt06.notebook.start()``: a notebook's session and working copy
+(session.py), ``%%sql`` on its connection (jupysql_setup.py), the course's magics
+(magics.py), readable errors and computed prose (display.py), and the charts (plots.py)."""
