@@ -4,7 +4,8 @@ What is checked here is the engine's own behaviour: one task per submission on a
 embedded LocalCluster of worker processes, one long-lived worker object per process,
 results written once each as they arrive, reruns that grade only what changed, one late
 student, a worker killed mid-submission, a submission that kills every worker it meets.
-The real grading (legacy adapter) is covered by test_grading.py and test_scale.py.
+The real grading worker is graded by test_grading.py and test_scale.py (slow lane); these
+run in the fast lane: a batch of fake grading on a local cluster takes 2 to 4 s.
 """
 
 from __future__ import annotations
@@ -83,7 +84,6 @@ def test_read_job_takes_regular_files_only(tmp_path):
     assert sorted(job.files) == ["n1.ipynb"] and job.timestamp == "2024-02-12 09:00:00"
 
 
-@pytest.mark.slow
 def test_a_class_is_graded_once_each_and_a_rerun_grades_only_what_changed(course):
     tmp, url, log = course
     for i in range(5):
@@ -120,7 +120,6 @@ def test_a_class_is_graded_once_each_and_a_rerun_grades_only_what_changed(course
     assert len(_table(third.table)) == 7
 
 
-@pytest.mark.slow
 def test_one_student_is_graded_without_touching_the_others(course):
     tmp, url, log = course
     for student in ("alice", "bob"):
@@ -148,7 +147,6 @@ def test_one_student_is_graded_without_touching_the_others(course):
         _run(tmp, url, jobs=1, students=["carol"])
 
 
-@pytest.mark.slow
 def test_a_worker_killed_mid_submission_is_regraded_elsewhere_and_written_once(course):
     tmp, url, log = course
     write_submission(tmp / "submitted", "unlucky", {"n1.ipynb": "right die-once", "n2.ipynb": "right"})
@@ -164,7 +162,6 @@ def test_a_worker_killed_mid_submission_is_regraded_elsewhere_and_written_once(c
     assert len(rows) == 4 and all(r["question"] != "(note)" for r in rows)
 
 
-@pytest.mark.slow
 def test_a_submission_that_kills_every_worker_is_marked_and_the_batch_completes(course):
     tmp, url, log = course
     write_submission(tmp / "submitted", "poison", {"n1.ipynb": "die-always", "n2.ipynb": "right"})
@@ -184,7 +181,6 @@ def test_a_submission_that_kills_every_worker_is_marked_and_the_batch_completes(
     assert rerun.stats.graded == 0
 
 
-@pytest.mark.slow
 def test_an_interrupted_batch_keeps_what_finished(course, monkeypatch):
     tmp, url, log = course
     for i in range(6):
@@ -213,7 +209,6 @@ class _OtherCodeWorker(FakeWorker):
         raise BundleMismatch("incident 'canonical' built on this worker would have digest 1, the driver's 2")
 
 
-@pytest.mark.slow
 def test_a_worker_that_cannot_build_the_course_stops_the_batch_with_a_sentence(course):
     from wt06.errors import CourseError
 
@@ -225,7 +220,6 @@ def test_a_worker_that_cannot_build_the_course_stops_the_batch_with_a_sentence(c
     assert not (tmp / engine.RESULTS / "alice.json").exists()
 
 
-@pytest.mark.slow
 def test_a_grader_bug_is_never_a_students_grade_and_the_next_run_grades_it(course):
     tmp, url, log = course
     write_submission(tmp / "submitted", "alice", {"n1.ipynb": "right grader-bug", "n2.ipynb": "right"})
