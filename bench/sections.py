@@ -8,7 +8,7 @@
   (a fresh kernel each), the same six in the grading worker's warm zygote, one full
   submission graded end to end, and stock ``nbgrader autograde`` on that submission;
 * ``class`` (e, f): the class graded with 1 and 2 workers, memory sampled per worker;
-* ``monitor`` (g): ``wt06.checks.monitor.check`` and ``replay`` on the incident and on synthetic
+* ``monitor`` (g): ``wt06.monitor.check`` and ``replay`` on the incident and on synthetic
   incidents 10x and 100x larger.
 """
 
@@ -504,7 +504,7 @@ def reference_rules() -> dict:
 
 def monitor(ctx: dict) -> dict:
     """The monitor's replay (every moment of an incident, the reference rules) by incident size."""
-    from wt06.checks import monitor as wt06_monitor
+    from wt06 import monitor as wt06_monitor
     from wt06.foundation import paths
     from wt06.incident.scenario import Scenario
     from wt06.pipeline.build import build_warehouse

@@ -223,8 +223,8 @@ def incident_warehouse() -> Path:
     """The canonical incident (and the public ones beside it), built by the real build once
     per inputs (shared by sessions and workers) and copied into this process's scratch."""
     from fixtures.shared import ensure_incidents
+    from wt06 import incidents
     from wt06.foundation import paths
-    from wt06.pipeline import incidents
 
     built = ensure_incidents(Path(os.environ["WT06_TESTS_INCIDENTS"]) / "warehouse.duckdb")
     mine = paths.warehouse_path()
@@ -239,7 +239,7 @@ def incident_warehouse() -> Path:
 @pytest.fixture(scope="session")
 def public_incident(incident_warehouse):
     """name -> the built public incident (practice, drills), built with the warehouse."""
-    from wt06.pipeline import incidents
+    from wt06 import incidents
 
     return incidents.ensure_built
 

@@ -38,9 +38,9 @@ LAYERS = {
     "wt06": [
         ("foundation", ["foundation", "settings", "errors", "story"]),
         ("the incident", ["incident", "project"]),
-        ("the dbt pipeline", ["pipeline"]),
-        ("checks", ["checks", "orchestrator"]),
-        ("notebook helpers", ["lab", "notebook"]),
+        ("the dbt pipeline", ["pipeline", "incidents"]),
+        ("checks", ["freshness", "singular_test", "monitor", "orchestrator"]),
+        ("notebook helpers", ["lab", "plots", "notebook"]),
         ("commands", ["publish", "cli", "__main__"]),
     ],
     # the grader's layers are its folders (grader/README.md): a module is placed by where it is saved
@@ -229,12 +229,26 @@ def test_the_tests_import_check_sees_an_import_from_the_tests(tmp_path):
     assert _imports_of_tests(script) == ["fixtures.lab", "conftest"]
 
 
-def test_the_student_runtimes_root_is_what_released_notebooks_import_and_the_commands():
-    """A notebook cell names ``wt06.<module>``: that module stays at the package's root, where a
-    notebook saved against an earlier release finds it; everything else is in its layer's folder."""
-    named = {m for path in (ROOT / "notebooks").glob("*.ipynb")
-             for m in re.findall(r"\bwt06\.(\w+)", path.read_text())}
+def _notebook_imports(text: str) -> set[str]:
+    """The wt06 modules a notebook's source names: ``wt06.x`` and ``from wt06 import x, y``."""
+    named = set(re.findall(r"\bwt06\.(\w+)", text))
+    for names in re.findall(r"from wt06 import ([\w, ]+)", text):
+        named |= {name.split(" as ")[0].strip() for name in names.split(",")}
+    return named
+
+
+def test_the_student_runtimes_root_is_what_the_course_notebooks_import_and_the_commands():
+    """A notebook (released or instructor) names ``wt06.<module>``: that module stays at the
+    package's root, where a notebook saved against an earlier release finds it; everything
+    else is in the folder of its layer."""
+    named = set().union(*(_notebook_imports(path.read_text()) for folder in ("notebooks", "grader/source/wt06")
+                          for path in (ROOT / folder).glob("*.ipynb")))
     root = {path.stem for path in (ROOT / "wt06").glob("*.py")} - {"__init__", "__main__", "cli", "publish"}
-    assert named == root, ("wt06's root holds the modules released notebooks import, and the commands: "
+    assert named == root, ("wt06's root holds the modules the notebooks import, and the commands: "
                            f"imported but in a folder: {sorted(named - root)}; at the root but not "
                            f"imported: {sorted(root - named)}")
+
+
+def test_the_root_rule_reads_both_forms_of_import():
+    assert _notebook_imports("from wt06 import plots, monitor as m\nfrom wt06.notebook import start\n") == \
+        {"plots", "monitor", "notebook"}

@@ -54,7 +54,7 @@ def test_the_export_holds_exactly_the_student_entries(exported):
     assert sorted(p.name for p in (exported / "notebooks").iterdir()) == NOTEBOOK_NAMES
     assert len(NOTEBOOK_NAMES) == 6
     assert sorted(p.name for p in (exported / "data").iterdir()) == ["incidents", "landing", "raw", "scenario.json"]
-    from wt06.pipeline import incidents
+    from wt06 import incidents
 
     for name in incidents.PUBLIC:  # the practice incident and the drills, with their expected results
         assert (exported / "data" / "incidents" / name / "scenario.json").is_file()

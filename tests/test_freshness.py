@@ -8,7 +8,7 @@ from datetime import datetime
 import pytest
 
 from conftest import apply_reference_fix
-from wt06.checks import freshness
+from wt06 import freshness
 from wt06.incident.scenario import LOADER_OUTAGE, Scenario, ScenarioParams
 from wt06.pipeline import dbt_runner
 

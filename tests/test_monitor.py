@@ -7,8 +7,7 @@ import json
 import pytest
 
 from conftest import REPO
-from wt06.checks import monitor
-from wt06.pipeline import incidents
+from wt06 import incidents, monitor
 
 PHANTOM = """
 with known as (select * from raw.raw_pipeline_runs where finished_at <= as_of())

@@ -299,8 +299,8 @@ def _variant_env(tmp_path_factory, name: str, shared: Path) -> dict:
     incident's warehouse: copies of the session's (``shared``: the canonical warehouse, with
     them beside it), not builds of their own; so is the practice incident itself.
     """
+    from wt06 import incidents
     from wt06.incident.scenario import Scenario
-    from wt06.pipeline import incidents
     from wt06.pipeline.build import build_warehouse
     from wt06.publish import incident_env
 
@@ -504,7 +504,7 @@ def test_release_publishes_exactly_the_committed_expected_results(incident_wareh
     """``make release``'s second half (``wt06-grade release``): the instructor notebooks run on
     the public incidents, with their questions as the grader reads them, give exactly the
     committed expected.json files the visible checks compare with."""
-    from wt06.pipeline import incidents
+    from wt06 import incidents
     from wt06.publish import publish_expected
     from wt06.settings import ENV_INCIDENTS_DIR
     from wt06_grading.definition.questions import load

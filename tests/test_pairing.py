@@ -3,7 +3,7 @@ question's visible check runs and its notebook names.
 
 Read from the question declarations (``incidents:``, or the kind's default) and the
 instructor notebooks; nothing is executed. The drills themselves are the course's public
-incidents (``wt06.pipeline.incidents.PUBLIC``), each of a story, with the published answers a
+incidents (``wt06.incidents.PUBLIC``), each of a story, with the published answers a
 visible check compares with.
 """
 
@@ -16,7 +16,7 @@ import nbformat
 import pytest
 
 from conftest import REPO
-from wt06.pipeline import incidents
+from wt06 import incidents
 from wt06_grading.definition.questions import load
 from wt06_grading.foundation import markers
 

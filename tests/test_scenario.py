@@ -8,6 +8,7 @@ from datetime import date, datetime, time
 import pytest
 
 from conftest import REPO
+from wt06 import incidents
 from wt06.errors import DataError
 from wt06.incident.scenario import (
     ALL_LOADER_TABLES,
@@ -24,7 +25,6 @@ from wt06.incident.scenario import (
     load_scenario,
     scenario_gaps,
 )
-from wt06.pipeline import incidents
 
 CANONICAL = Scenario(ScenarioParams())
 VARIANTS = [Scenario(ScenarioParams.variant(seed, story)) for story in STORIES for seed in range(1, 13)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import apply_reference_fix
-from wt06.checks import singular_test
+from wt06 import singular_test
 
 TEST = "tests/assert_marts_fresh.sql"
 MARTS = """

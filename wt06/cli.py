@@ -12,15 +12,15 @@ import sys
 import time
 from pathlib import Path
 
+from wt06 import incidents
 from wt06.errors import CourseError
 from wt06.foundation import paths
 from wt06.incident import clock
 from wt06.incident.scenario import STORIES, Scenario, ScenarioParams
 from wt06.incident.warehouse import read_clock, require_built, write_clock
-from wt06.pipeline import incidents
+from wt06.incidents import build_all, reset
 from wt06.pipeline.build import build_warehouse
 from wt06.pipeline.dbt_runner import invoke
-from wt06.pipeline.incidents import build_all, reset
 from wt06.settings import ENV_AS_OF
 
 

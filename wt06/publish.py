@@ -24,10 +24,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from wt06.checks import monitor
+from wt06 import incidents, monitor
 from wt06.errors import DataError
 from wt06.foundation import paths
-from wt06.pipeline import incidents
 from wt06.settings import ENV_AS_OF, ENV_DATA_DIR, ENV_WAREHOUSE, ENV_WORK_DIR
 
 PUBLISHED_KINDS = ("query", "value")  # the kinds whose expected results the public incidents carry

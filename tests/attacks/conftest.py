@@ -714,8 +714,8 @@ def grading_incident_data(grading_cache) -> dict[str, set[str]]:
     course's own incident also holds). Feedback and grade tables must hold none of them."""
     import duckdb
 
+    from wt06 import incidents as public_incidents
     from wt06.foundation import paths
-    from wt06.pipeline import incidents as public_incidents
     from wt06_grading.definition import incidents
 
     def tokens(warehouse: Path) -> set[str]:

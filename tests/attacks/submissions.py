@@ -989,7 +989,7 @@ def known_incidents(folder: Path, canonical: Path) -> list[Known]:
     wanted = [("canonical", None, load_scenario().params)]
     wanted += [(f"seed-{seed}", None, ScenarioParams.variant(seed)) for seed in seeds]
     out = []
-    from wt06.pipeline import incidents  # the incidents shipped with the course (practice, drills)
+    from wt06 import incidents  # the incidents shipped with the course (practice, drills)
 
     for name in incidents.PUBLIC:
         shipped = incidents.ensure_built(name).as_json()

@@ -182,7 +182,7 @@ def test_the_singular_test_must_hold_on_every_state_and_name_the_state():
 
 
 def test_source_freshness_is_judged_here_against_what_happened():
-    from wt06.checks.freshness import CHECK_TIME  # noqa: F401  (the replay's moments are 09:00 each day)
+    from wt06.freshness import CHECK_TIME  # noqa: F401  (the replay's moments are 09:00 each day)
 
     question = _question("source_freshness", "file", "models/staging/_sources.yml",
                          incidents=("canonical", "loader_outage"))

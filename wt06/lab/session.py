@@ -14,16 +14,17 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from wt06.checks import assertions
+from wt06 import incidents
 from wt06.errors import NoAnswerYet, SQLError
 from wt06.foundation.paths import project_dir
 from wt06.incident import clock
 from wt06.incident.scenario import load_scenario
 from wt06.incident.warehouse import connect, read_clock, set_clock
 from wt06.incident.workcopy import copy_project, copy_warehouse
+from wt06.lab import assertions
 from wt06.lab.display import markdown, sql_message
 from wt06.lab.jupysql_setup import saved_query_text
-from wt06.pipeline import dbt_runner, incidents
+from wt06.pipeline import dbt_runner
 from wt06.project import FRESHNESS_TEST, MART_DATES, dashboard_marts, mart_sla_hours
 from wt06.settings import NO_ANSWER
 

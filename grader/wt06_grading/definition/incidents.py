@@ -24,9 +24,9 @@ from pathlib import Path
 
 import wt06
 from wt06.incident.scenario import Scenario, ScenarioParams, load_scenario
+from wt06.incidents import PUBLIC as PUBLIC_INCIDENTS
+from wt06.incidents import replay_moments
 from wt06.pipeline.build import build_warehouse
-from wt06.pipeline.incidents import PUBLIC as PUBLIC_INCIDENTS
-from wt06.pipeline.incidents import replay_moments
 from wt06_grading.foundation import layout
 
 ENV_SECRET = "WT06_COURSE_SECRET"
@@ -116,7 +116,7 @@ def grading_specs(course: Path, data_dir: Path, project: Path) -> list[IncidentS
 
 
 def _moments(warehouse: Path, now) -> list[str]:
-    """Replay moments, as the notebooks replay them (wt06.pipeline.incidents.replay_moments)."""
+    """Replay moments, as the notebooks replay them (wt06.incidents.replay_moments)."""
     import duckdb
 
     con = duckdb.connect(str(warehouse), read_only=True)

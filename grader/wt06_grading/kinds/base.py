@@ -32,14 +32,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from wt06.pipeline.incidents import STORIES as _STORIES
-from wt06.pipeline.incidents import describe
+from wt06.incidents import STORIES as _STORIES
+from wt06.incidents import describe
 
 REQUIRED = object()
 CANONICAL = "canonical"
 
 # How a verdict names an incident by its story: the words the notebooks use for the same
-# stories (wt06.pipeline.incidents.describe), so visible and hidden checks speak alike. A grading
+# stories (wt06.incidents.describe), so visible and hidden checks speak alike. A grading
 # incident is one the student does not have.
 STORIES = {story: description for story, description in
            [(CANONICAL, describe(CANONICAL))] + [(s, f"{describe(s)}, one you do not have") for s in _STORIES]}

@@ -1,10 +1,10 @@
 """``monitor_rules``: the student's monitor (three rules), replayed over incidents.
 
 The answer is a dict ``{"phantom": <SQL>, "duration": <SQL>, "staleness_hours": <n>}``
-(the student's saved queries, rendered). In the checker, ``wt06.checks.monitor.replay`` evaluates
+(the student's saved queries, rendered). In the checker, ``wt06.monitor.replay`` evaluates
 the rules at every moment of each incident (each run's end and 09:00 daily), each seeing
 only what was known then. The worker measures each rule against what happened
-(``wt06.checks.monitor.metrics``: false alarms, time to detect, whether it still alerts at the
+(``wt06.monitor.metrics``: false alarms, time to detect, whether it still alerts at the
 end) and compares it with the reference rules' on the same incidents: no more false
 alarms, detection wherever the reference detects and no later than ``slack_hours`` after
 it, and no falling silent before the incident is over. The same functions drive notebook
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from wt06.checks.monitor import RULES, SLACK_HOURS, metrics, replay, rules_problems
+from wt06.monitor import RULES, SLACK_HOURS, metrics, replay, rules_problems
 from wt06_grading.kinds.base import Finding, Kind, Known, Param, RunIncident
 from wt06_grading.kinds.running import Workspace
 

@@ -1,7 +1,7 @@
 """``singular_test``: the student's dbt singular test, judged on many warehouse states.
 
 One stale/fresh pair can be passed by a test with memory (it fails the first time it
-runs in a warehouse, passes afterwards) or by luck. ``wt06.checks.singular_test.run_states``
+runs in a warehouse, passes afterwards) or by luck. ``wt06.singular_test.run_states``
 puts a copy of each incident through a dozen states with real dbt runs: the incident as
 it stands, right after a full rebuild, just inside and just past the SLA, one mart stale,
 an empty mart, the SLA variable set above and below the marts' age, each state tested
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from wt06.checks.singular_test import run_states
+from wt06.singular_test import run_states
 from wt06_grading.kinds.base import Finding, Kind, Known, RunIncident
 from wt06_grading.kinds.running import Workspace
 

@@ -1,11 +1,11 @@
 """``source_freshness``: the student's source YAML, judged by replaying the history.
 
 The file the student's notebook wrote replaces the project's source file in a fresh copy
-of the project; in the checker, ``wt06.checks.freshness.replay`` replays ``dbt source freshness``
+of the project; in the checker, ``wt06.freshness.replay`` replays ``dbt source freshness``
 at 09:00 on every day of each incident, with the configuration dbt itself parses from the
 file (both ``config:`` and top-level forms, table overrides, ``freshness: null``),
 counting only the rows loaded by each moment. The worker judges the replay with
-``wt06.checks.freshness.judge`` against what really happened (which the checker never sees): no
+``wt06.freshness.judge`` against what really happened (which the checker never sees): no
 error on a day the loader delivered (a false alarm); on a loader outage, an error within
 ``detect_within_days`` of the first missed load; on every incident, an error within
 ``detect_within_days`` on each loader table that never goes longer without rows, if it
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from wt06.checks import freshness
+from wt06 import freshness
 from wt06_grading.kinds.base import Finding, Kind, Known, Param, RunIncident
 from wt06_grading.kinds.running import Workspace
 

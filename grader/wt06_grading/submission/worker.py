@@ -69,8 +69,8 @@ from wt06_grading.submission.jobs import NO_DATA, JobClient
 # costs its import in each job).
 PRELOAD = ("pandas", "duckdb", "yaml", "matplotlib.pyplot", "matplotlib_inline.backend_inline",
            "IPython.core.interactiveshell", "sql.magic", "sql.store", "dbt.cli.main", "dbt.adapters.duckdb",
-           "dbt.adapters.duckdb.impl", "wt06.notebook", "wt06.lab.plots", "wt06.checks.monitor",
-           "wt06.pipeline.dbt_runner", "wt06.checks.freshness", "wt06.checks.singular_test", "wt06.orchestrator",
+           "dbt.adapters.duckdb.impl", "wt06.notebook", "wt06.plots", "wt06.monitor",
+           "wt06.pipeline.dbt_runner", "wt06.freshness", "wt06.singular_test", "wt06.orchestrator",
            "nbformat")
 NO_SANDBOX_NOTE = "graded WITHOUT the sandbox (--no-sandbox): student code ran with the grader's rights"
 JUPYTER_NOTE = ("graded in stock Jupyter kernels (--runner jupyter), WITHOUT the sandbox: student code ran "

@@ -19,10 +19,10 @@ from datetime import datetime, timedelta
 
 import pandas as pd
 
+from wt06 import incidents
 from wt06.errors import DataError
 from wt06.foundation import results
 from wt06.incident.warehouse import set_clock
-from wt06.pipeline import incidents
 
 _KINDS = {
     "time": (pd.api.types.is_datetime64_any_dtype, "dates or timestamps"),
