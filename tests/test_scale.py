@@ -84,6 +84,11 @@ class Machines:
         with Client(self.address, timeout="60s") as client:
             client.wait_for_workers(workers, timeout=120)
 
+    def tails(self, chars: int = 2500) -> str:
+        """The end of every machine's log: what a failed assertion shows (the logs go with tmp_path)."""
+        return "\n".join(f"--- {name}.log ---\n{(self.root / f'{name}.log').read_text(errors='replace')[-chars:]}"
+                         for name in self.procs if (self.root / f"{name}.log").is_file())
+
     def kill(self, name: str) -> None:
         os.killpg(self.procs[name].pid, signal.SIGKILL)
         self.procs[name].wait(timeout=30)
@@ -154,7 +159,8 @@ def test_a_class_on_three_machines_loses_one_and_equals_the_single_worker_gradeb
     killer.join(timeout=5)
 
     assert killed, "the batch ended before a worker could be killed mid-submission"
-    assert spread.stats.graded == SIZE and spread.stats.workers_lost == 1
+    assert spread.stats.graded == SIZE and spread.stats.workers_lost == 1, \
+        (killed, spread.stats.sentence(), spread.stats.attempts, machines.tails())
     assert any(n == 2 for n in spread.stats.attempts.values()), (killed, spread.stats.attempts)
     assert compare(tmp_path / "single" / "gradebook.db", cluster_course / "gradebook.db") == []
     assert len(dump(cluster_course / "gradebook.db")) > 10 * SIZE
